@@ -1,0 +1,111 @@
+"""The values csflow hands out and stores: actors, decisions, events, cases.
+
+They are frozen, slotted dataclasses rather than pydantic models on purpose:
+they are built on the hot path (one event and one or more decisions per
+``fire``) from data that has already been validated at the edge, where a
+pydantic model would cost several microseconds each. Validation of anything
+that comes from outside (YAML, API input, stored rows) happens where it
+enters, with pydantic.
+
+``Event`` is the only source of truth; ``Case`` is a snapshot that can always
+be rebuilt from a case's events with :func:`csflow.replay`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+EMPTY: Mapping[str, Any] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who fires a trigger: an id from the host system and a role in the workflow."""
+
+    id: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class RowCheck:
+    """Why one row of a decision table did or did not match.
+
+    ``input`` / ``cell`` / ``seen`` name the first cell that failed (all None
+    when the row matched).
+    """
+
+    row: str
+    matched: bool
+    input: str | None = None
+    cell: str | None = None
+    seen: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The result of one decision table evaluation.
+
+    ``ruleset_version`` is the sha256 of the ruleset's canonical content, so a
+    recorded decision can be re-derived under exactly the rules then in
+    force. ``trace`` is only filled by ``RuleSet.explain`` (evaluation is
+    deterministic, so the why-not trace can always be rebuilt from
+    ``inputs`` and the version).
+    """
+
+    name: str
+    ruleset_version: str
+    inputs: Mapping[str, Any]
+    outputs: Mapping[str, Any]
+    matched: tuple[str, ...]
+    title: str = ""
+    trace: tuple[RowCheck, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One append-only, hash-chained fact in a case's history.
+
+    ``data`` is the change to case data with personal data removed; personal
+    data (the workflow's ``pii`` fields) lives in ``pii`` as
+    ``{dotted.path: {"salt": hex, "value": v}}`` outside the hashed payload,
+    and only ``pii_digests`` (sha256 of salt and value) is hashed. Erasing a
+    person's data therefore removes ``pii`` values without breaking the chain.
+    """
+
+    case_id: str
+    seq: int
+    type: str
+    workflow: str
+    workflow_version: int
+    trigger: str
+    source: str | None
+    dest: str
+    actor: Actor | None
+    data: Mapping[str, Any]
+    decisions: tuple[Decision, ...]
+    occurred_at: datetime
+    recorded_at: datetime
+    idempotency_key: str | None
+    prev_hash: str
+    hash: str
+    pii_digests: Mapping[str, str] = field(default_factory=dict)
+    pii: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """The current state of one case, as of its last event (``version`` = its seq)."""
+
+    id: str
+    workflow: str
+    workflow_version: int
+    state: str
+    data: Mapping[str, Any]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    last_hash: str
+    terminal: bool = False
