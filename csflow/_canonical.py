@@ -16,13 +16,14 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import orjson
 
+from csflow.errors import ChainBroken
 from csflow.model import Actor, Decision, Event
 
 GENESIS = "0" * 64
@@ -185,3 +186,28 @@ def seal_pii(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]
 
 def pii_digest(salt: str, value: Any) -> str:
     return hashlib.sha256(salt.encode("ascii") + canonical_json(value)).hexdigest()
+
+
+def first_break(events: Iterable[Event], expected_case: str | None = None) -> ChainBroken | None:
+    """The first place one case's events stop verifying, or None if they all do.
+
+    Finds edited events (hash mismatch), deleted, inserted or reordered ones
+    (seq gap or a prev_hash that is not the previous event's hash).
+    """
+    prev, expected_seq = GENESIS, 1
+    for e in events:
+        case = expected_case or e.case_id
+        if e.case_id != case:
+            return ChainBroken(case, e.seq, "foreign", f"event of case {e.case_id} in this history")
+        if e.seq != expected_seq:
+            return ChainBroken(case, expected_seq, "gap", f"found seq {e.seq} instead")
+        if e.prev_hash != prev:
+            return ChainBroken(case, e.seq, "relinked", "prev_hash is not the previous event's hash")
+        if event_hash(e) != e.hash:
+            return ChainBroken(case, e.seq, "edited", "content does not match its hash")
+        for path, sealed in e.pii.items():
+            if isinstance(sealed, dict) and "value" in sealed and e.pii_digests.get(path) != \
+                    pii_digest(sealed["salt"], sealed["value"]):
+                return ChainBroken(case, e.seq, "edited", f"personal data at {path} was changed")
+        prev, expected_seq, expected_case = e.hash, expected_seq + 1, case
+    return None

@@ -1,0 +1,68 @@
+"""Case data as plain JSON trees: merging deltas and reading dotted paths.
+
+Kept apart from the engine because replay, audit and analytics apply the very
+same merge to recorded events; one implementation keeps them in agreement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+ERASED = "[erased]"
+_MISSING = object()
+
+
+def merge(base: Mapping[str, Any], delta: Mapping[str, Any]) -> dict[str, Any]:
+    """A new tree: mappings merge recursively, anything else in ``delta`` replaces."""
+    out = dict(base)
+    for key, value in delta.items():
+        old = out.get(key)
+        if isinstance(value, Mapping) and isinstance(old, Mapping):
+            out[key] = merge(old, value)
+        else:
+            out[key] = value
+    return out
+
+
+def nest(path: str, value: Any) -> dict[str, Any]:
+    """``nest("a.b", 1)`` -> ``{"a": {"b": 1}}``."""
+    out: Any = value
+    for part in reversed(path.split(".")):
+        out = {part: out}
+    return dict(out)
+
+
+def get_path(data: Mapping[str, Any], path: str | tuple[str, ...], default: Any = None) -> Any:
+    node: Any = data
+    for part in path.split(".") if isinstance(path, str) else path:
+        if not isinstance(node, Mapping) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def has_path(data: Mapping[str, Any], path: str | tuple[str, ...]) -> bool:
+    return get_path(data, path, _MISSING) is not _MISSING
+
+
+def split_paths(
+    delta: Mapping[str, Any], paths: tuple[str, ...]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Remove ``paths`` from ``delta``: returns (delta without them, {path: value})."""
+    taken: dict[str, Any] = {}
+    rest: Any = delta
+    for path in paths:
+        if has_path(rest, path):
+            taken[path] = get_path(rest, path)
+            rest = _without(rest, path.split("."))
+    return dict(rest), taken
+
+
+def _without(data: Mapping[str, Any], parts: list[str]) -> dict[str, Any]:
+    out = dict(data)
+    if len(parts) == 1:
+        out.pop(parts[0], None)
+    else:
+        out[parts[0]] = _without(out[parts[0]], parts[1:])
+    return out

@@ -1,0 +1,40 @@
+"""Workflows as data: YAML state machines compiled onto a shared ``transitions`` Machine."""
+
+from pathlib import Path
+
+from csflow.workflows._compile import CompiledWorkflow, compile_workflow
+from csflow.workflows._diagram import FORMATS, diagram
+from csflow.workflows._definition import (
+    SLA,
+    DecisionCall,
+    Ref,
+    StateDef,
+    TransitionDef,
+    WorkflowDef,
+)
+from csflow.workflows._load import load_workflow, parse_workflow
+
+DEFINITIONS = Path(__file__).parent / "definitions"
+
+
+def bundled_workflows() -> list[WorkflowDef]:
+    """The workflows shipped with csflow (complaint, process_review, ...)."""
+    return [load_workflow(p) for p in sorted(DEFINITIONS.glob("*.yaml"))]
+
+
+__all__ = [
+    "DEFINITIONS",
+    "FORMATS",
+    "SLA",
+    "CompiledWorkflow",
+    "DecisionCall",
+    "Ref",
+    "StateDef",
+    "TransitionDef",
+    "WorkflowDef",
+    "bundled_workflows",
+    "compile_workflow",
+    "diagram",
+    "load_workflow",
+    "parse_workflow",
+]
