@@ -18,6 +18,7 @@ The tree::
     ├── IdempotencyKeyReused     same key, different request
     ├── StoreError               the database failed; the call may be retried
     ├── ChainBroken              stored history does not verify
+    ├── CalendarError            a calendar cannot answer (date outside its years, bad region)
     └── MissingDependency        an optional extra is not installed (also ImportError)
 
 Definition errors are about *files* and are raised when loading; the others
@@ -34,6 +35,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from csflow.model import Decision
 
 
@@ -205,6 +208,19 @@ class ChainBroken(CsflowError):
         super().__init__(
             f"case {case_id}: history broken at seq {seq} ({kind}){': ' + detail if detail else ''}"
         )
+
+
+class CalendarError(CsflowError):
+    """A business calendar cannot answer for that input.
+
+    Raised rather than guessing: a date outside the calendar's supported years
+    (where its holiday tables would be empty, so every weekday would silently
+    count as a business day), an unknown holiday region, a naive datetime.
+    """
+
+    def __init__(self, calendar: str, message: str, date: date | None = None) -> None:
+        self.calendar, self.date = calendar, date
+        super().__init__(f"calendar {calendar!r}: {message}")
 
 
 class MissingDependency(CsflowError, ImportError):

@@ -1,0 +1,558 @@
+"""Business calendars: when is the desk open, and how much business time has passed.
+
+A :class:`BusinessCalendar` answers in O(log n) with no day-by-day loops. On
+first use it lays out its supported years as tables:
+
+* ``count[i]`` — business days from the first supported day up to and
+  including day ``i``. Business-day arithmetic is then index arithmetic on
+  ``count`` and on ``bdays`` (the ordinal of every business day, in order).
+* every working interval of every business day as UTC microseconds
+  (``starts``/``ends``) with the business time before and after it
+  (``before``/``after``). ``W(t)``, the business time from the start of the
+  table to instant ``t``, is one bisection; its inverse ("when has this much
+  business time passed?") is another. Elapsed time, due times and pauses are
+  all differences of ``W``.
+
+Working hours are local wall-clock times; they are converted to real instants
+per day, so a DST change is simply a day whose intervals are an hour longer or
+shorter in real time. A boundary that falls in a DST gap (a wall time that
+never happens) is taken at the instant the clock jumps; one in a repeated hour
+is taken at its first occurrence.
+
+The holiday tables only exist for the years the calendar was built for.
+Outside them the calendar refuses with :class:`CalendarError`, because the
+alternative — every weekday silently counting as a business day — gives a
+plausible but wrong due date.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import itertools
+import operator
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+import holidays as holidays_lib
+
+from csflow.calendars._duration import BusinessDuration
+from csflow.errors import CalendarError
+
+Interval = tuple[int, int]
+"""Working interval as minutes after local midnight, ``[start, end)``; end may be 1440."""
+WeekHours = tuple[tuple[Interval, ...], ...]
+"""Seven tuples of intervals, Monday first."""
+Pause = tuple[datetime, datetime]
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DEFAULT_YEARS = (2000, 2060)
+"""Years a calendar covers unless told otherwise: wide enough for old complaints
+under review and long SLAs, fixed so a calendar never depends on today's date."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_NAIVE = datetime(1970, 1, 1)
+_US = timedelta(microseconds=1)
+_DAY = timedelta(days=1)
+_UNIT_US = {"minutes": 60_000_000, "hours": 3_600_000_000}
+_SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def weekly_hours(spec: Mapping[str, str | Sequence[str]]) -> WeekHours:
+    """Read working hours such as ``{"mon-fri": "09:00-17:30", "sat": ["10:00-13:00"]}``.
+
+    Keys are a weekday or a range of them (``mon-fri``); values one ``HH:MM-HH:MM``
+    span or a list of them, or ``closed``. Days not mentioned are closed. Raises
+    ValueError naming the bad key or span.
+    """
+    week: list[tuple[Interval, ...] | None] = [None] * 7
+    for key, value in spec.items():
+        for day in _day_range(key):
+            if week[day] is not None:
+                raise ValueError(f"hours: {WEEKDAYS[day]} is given twice (in {key!r})")
+            week[day] = _spans(key, value)
+    return tuple(spans or () for spans in week)
+
+
+def _day_range(key: str) -> range:
+    first, _, last = key.strip().lower().partition("-")
+    if first not in WEEKDAYS or (last and last not in WEEKDAYS):
+        raise ValueError(f"hours: {key!r} is not a weekday or range such as 'mon-fri'")
+    lo = WEEKDAYS.index(first)
+    hi = WEEKDAYS.index(last) if last else lo
+    if hi < lo:
+        raise ValueError(f"hours: range {key!r} runs backwards; write it Monday to Sunday")
+    return range(lo, hi + 1)
+
+
+def _spans(key: str, value: str | Sequence[str]) -> tuple[Interval, ...]:
+    if isinstance(value, str):
+        texts = [value]
+    elif isinstance(value, (list, tuple)):
+        texts = list(value)
+    else:
+        raise ValueError(f"hours {key}: give a span such as '09:00-17:30' or a list of them")
+    if texts == ["closed"]:
+        return ()
+    spans: list[Interval] = []
+    for text in texts:
+        match = _SPAN.match(text) if isinstance(text, str) else None
+        if match is None:
+            raise ValueError(f"hours {key}: {text!r} is not a span such as '09:00-17:30'")
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        start, end = h1 * 60 + m1, h2 * 60 + m2
+        if m1 > 59 or m2 > 59 or start >= 1440 or end > 1440 or end <= start:
+            raise ValueError(
+                f"hours {key}: {text!r} must run forwards within one day (00:00 to 24:00); "
+                "split a night shift at midnight"
+            )
+        spans.append((start, end))
+    spans.sort()
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        if start < end:
+            raise ValueError(f"hours {key}: spans {texts} overlap")
+    return tuple(spans)
+
+
+def holiday_coverage(
+    name: str, country: str, subdivision: str | None, categories: Sequence[str] = ("public",)
+) -> tuple[int, int]:
+    """First and last year the ``holidays`` package computes for this region.
+
+    Raises CalendarError naming an unknown country, subdivision or category.
+    """
+    supported = holidays_lib.list_supported_countries()
+    if country not in supported:
+        raise CalendarError(
+            name, f"unknown holiday country {country!r}; use an ISO 3166 code such as GB or AU"
+        )
+    if subdivision is not None and subdivision not in supported[country]:
+        raise CalendarError(
+            name,
+            f"unknown holiday region {subdivision!r} for {country}; "
+            f"known: {', '.join(supported[country])}",
+        )
+    try:
+        table = holidays_lib.country_holidays(country, subdiv=subdivision, categories=categories)
+    except (NotImplementedError, ValueError) as exc:
+        raise CalendarError(name, f"holidays for {country}/{subdivision}: {exc}") from None
+    return int(table.start_year), int(table.end_year)
+
+
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    first: int
+    count: tuple[int, ...]
+    bdays: tuple[int, ...]
+    closes: tuple[int, ...]
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    before: tuple[int, ...]
+    after: tuple[int, ...]
+    lo: int
+    hi: int
+
+
+@dataclass(frozen=True)
+class BusinessCalendar:
+    """Working hours in one timezone, minus public holidays and closures.
+
+    ``hours`` gives each weekday's working intervals (see :func:`weekly_hours`);
+    a day is a business day when its weekday has hours and it is neither a
+    public holiday of ``country``/``subdivision`` (from the ``holidays``
+    package) nor in ``closures``. ``years`` (first, last) bounds what the
+    calendar answers for and must lie within the package's coverage.
+
+    Instants must be timezone-aware; results are in UTC. Dates are the
+    calendar's local dates; an aware datetime given where a date is expected
+    is read as its local date here.
+    """
+
+    name: str
+    tz: ZoneInfo
+    hours: WeekHours
+    country: str | None = None
+    subdivision: str | None = None
+    holiday_categories: tuple[str, ...] = ("public",)
+    closures: frozenset[date] = frozenset()
+    years: tuple[int, int] = DEFAULT_YEARS
+
+    def __post_init__(self) -> None:
+        if len(self.hours) != 7:
+            raise CalendarError(self.name, "hours must give the seven weekdays, Monday first")
+        first, last = self.years
+        if first > last:
+            raise CalendarError(self.name, f"years {first} to {last} run backwards")
+        if self.country is not None:
+            lo, hi = holiday_coverage(
+                self.name, self.country, self.subdivision, self.holiday_categories
+            )
+            if first < lo or last > hi:
+                raise CalendarError(
+                    self.name,
+                    f"years {first} to {last} go beyond the years the holidays package computes "
+                    f"for {self.region} ({lo} to {hi}); choose years within them",
+                )
+
+    @functools.cached_property
+    def _t(self) -> _Tables:
+        """The tables, built on first use.
+
+        Building takes about 0.1 s for the default 61 years; a registry of
+        bundled calendars should not pay that for the ones nobody uses. Every
+        check that can fail has already run in ``__post_init__``.
+        """
+        first, last = self.years
+        holidays: frozenset[date] = frozenset()
+        if self.country is not None:
+            holidays = frozenset(
+                holidays_lib.country_holidays(
+                    self.country, subdiv=self.subdivision,
+                    categories=self.holiday_categories, years=range(first, last + 1),
+                )
+            )
+        return self._tabulate(holidays | self.closures)
+
+    @property
+    def region(self) -> str:
+        """Where the public holidays come from, e.g. ``GB-SCT``; ``none`` if nowhere."""
+        if self.country is None:
+            return "none"
+        return self.country + (f"-{self.subdivision}" if self.subdivision else "")
+
+    @property
+    def first_day(self) -> date:
+        return date(self.years[0], 1, 1)
+
+    @property
+    def last_day(self) -> date:
+        return date(self.years[1], 12, 31)
+
+    def _tabulate(self, closed: frozenset[date]) -> _Tables:
+        first, last = self.first_day.toordinal(), self.last_day.toordinal()
+        count: list[int] = []
+        bdays: list[int] = []
+        closes: list[int] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        for ordinal in range(first, last + 1):
+            day = date.fromordinal(ordinal)
+            spans = self.hours[day.weekday()]
+            if spans and day not in closed:
+                bdays.append(ordinal)
+                wall = self._day_walls(day)
+                for start, end in spans:
+                    a, b = wall(start), wall(end)
+                    if b > a:  # empty only when both ends fall in one DST gap
+                        starts.append(a)
+                        ends.append(b)
+                closes.append(wall(spans[-1][1]))
+            count.append(len(bdays))
+        before = [0]
+        for a, b in zip(starts, ends, strict=True):
+            before.append(before[-1] + b - a)
+        return _Tables(
+            first=first, count=tuple(count), bdays=tuple(bdays), closes=tuple(closes),
+            starts=tuple(starts), ends=tuple(ends), before=tuple(before[:-1]),
+            after=tuple(before[1:]), lo=self._wall_us(self.first_day, 0),
+            hi=self._wall_us(self.last_day, 1440),
+        )
+
+    def _day_walls(self, day: date) -> Callable[[int], int]:
+        """Minute-of-day -> UTC microseconds for one local day.
+
+        Building the tables converts tens of thousands of wall times; almost
+        every day has one UTC offset throughout, so those days skip zoneinfo.
+        """
+        midnight = datetime(day.year, day.month, day.day)
+        offset = _offset(self.tz, midnight)
+        if offset != _offset(self.tz, midnight + _DAY) or offset != _offset(
+            self.tz, midnight.replace(fold=1)
+        ):
+            return lambda minute: self._wall_us(day, minute)
+        base = (midnight - offset - _EPOCH_NAIVE) // _US
+        return lambda minute: base + minute * _UNIT_US["minutes"]
+
+    def _wall_us(self, day: date, minute: int) -> int:
+        """First instant (UTC microseconds) at which the local clock reads ``day`` + ``minute``."""
+        wall = datetime(day.year, day.month, day.day) + timedelta(minutes=minute)
+        early, late = _offset(self.tz, wall), _offset(self.tz, wall.replace(fold=1))
+        if early >= late:  # normal time, or a repeated hour (take the first pass)
+            return (wall - early - _EPOCH_NAIVE) // _US
+        # A DST gap: this wall time never shows; the clock jumps past it
+        # somewhere in [wall - late, wall - early]. Find that instant.
+        lo, hi = (wall - late - _EPOCH_NAIVE) // _US, (wall - early - _EPOCH_NAIVE) // _US
+        while hi - lo > 1_000_000:
+            mid = (lo + hi) // 2
+            if _offset(self.tz, self._utc(mid)) == late:
+                hi = mid
+            else:
+                lo = mid
+        return hi
+
+    # -- conversions and range checks ---------------------------------------
+
+    def _utc(self, us: int) -> datetime:
+        return _EPOCH + timedelta(microseconds=us)
+
+    def _us(self, moment: datetime) -> int:
+        if not isinstance(moment, datetime) or moment.utcoffset() is None:
+            raise CalendarError(
+                self.name, f"{moment!r} must be a timezone-aware datetime (attach tzinfo)",
+            )
+        us = (moment - _EPOCH) // _US
+        if not self._t.lo <= us <= self._t.hi:
+            self._out_of_range(moment.astimezone(self.tz).date())
+        return us
+
+    def _index(self, day: date) -> int:
+        """Position of a local date in the day tables."""
+        if isinstance(day, datetime):
+            day = self._utc(self._us(day)).astimezone(self.tz).date()
+        elif not isinstance(day, date):
+            raise CalendarError(self.name, f"{day!r} is not a date")
+        i = day.toordinal() - self._t.first
+        if not 0 <= i < len(self._t.count):
+            self._out_of_range(day)
+        return i
+
+    def _local_index(self, us: int) -> int:
+        return self._index(self._utc(us).astimezone(self.tz).date())
+
+    def _out_of_range(self, day: date, what: str = "") -> None:
+        first, last = self.years
+        raise CalendarError(
+            self.name,
+            f"{what}{day.isoformat()} is outside the calendar's supported years {first} to {last}; "
+            "build the calendar with years that cover it",
+            day,
+        )
+
+    def _beyond(self, forward: bool) -> CalendarError:
+        edge = self.last_day if forward else self.first_day
+        return CalendarError(
+            self.name,
+            f"the result falls {'after' if forward else 'before'} {edge.isoformat()}, "
+            f"outside the calendar's supported years {self.years[0]} to {self.years[1]}",
+            edge,
+        )
+
+    # -- business days --------------------------------------------------------
+
+    def is_business_day(self, day: date) -> bool:
+        i = self._index(day)
+        return self._t.count[i] != (self._t.count[i - 1] if i else 0)
+
+    def add_business_days(self, day: date, n: int) -> date:
+        """The ``n``-th business day after ``day`` (before it if ``n`` < 0).
+
+        ``day`` itself never counts, business day or not: one business day after
+        Saturday is Monday, one before it is Friday. ``n == 0`` gives ``day``.
+        """
+        n = operator.index(n)
+        i = self._index(day)
+        if n == 0:
+            return date.fromordinal(self._t.first + i)
+        upto = self._t.count[i]
+        # count[i] business days are on or before day; the n-th after is at
+        # position upto - 1 + n, the n-th before skips day itself if it counts.
+        k = upto - 1 + n if n > 0 else upto - int(self.is_business_day(day)) + n
+        if not 0 <= k < len(self._t.bdays):
+            raise self._beyond(n > 0)
+        return date.fromordinal(self._t.bdays[k])
+
+    def business_days_between(self, start: date, end: date) -> int:
+        """Business days after ``start`` up to and including ``end``; negative if end < start.
+
+        So ``business_days_between(d, add_business_days(d, n)) == n`` for
+        n >= 0, and for n < 0 when ``d`` is itself a business day.
+        """
+        return self._t.count[self._index(end)] - self._t.count[self._index(start)]
+
+    # -- business time --------------------------------------------------------
+
+    def _w(self, us: int) -> int:
+        """Business microseconds from the start of the tables to instant ``us``."""
+        t = self._t
+        i = bisect.bisect_right(t.starts, us) - 1
+        return 0 if i < 0 else t.before[i] + min(us, t.ends[i]) - t.starts[i]
+
+    def _w_forward(self, target: int) -> int:
+        """Earliest instant at which ``W`` reaches ``target``."""
+        t = self._t
+        i = bisect.bisect_left(t.after, target)
+        if i == len(t.after):
+            raise self._beyond(True)
+        return t.ends[i] - (t.after[i] - target)
+
+    def _w_backward(self, target: int) -> int:
+        """Latest instant at which ``W`` still equals ``target``."""
+        if target < 0:
+            raise self._beyond(False)
+        i = bisect.bisect_right(self._t.before, target) - 1
+        return self._t.starts[i] + target - self._t.before[i]
+
+    def add_business_hours(self, moment: datetime, hours: float | Decimal | timedelta) -> datetime:
+        """The instant when ``hours`` of business time have passed since ``moment`` (UTC).
+
+        A due time that lands on closing time is closing time, not the next
+        opening. Negative amounts count backwards.
+        """
+        start = self._us(moment)
+        delta = (
+            hours // _US if isinstance(hours, timedelta)
+            else round(Fraction(hours) * _UNIT_US["hours"])
+        )
+        if delta == 0:
+            return self._utc(start)
+        target = self._w(start) + delta
+        return self._utc(self._w_forward(target) if delta > 0 else self._w_backward(target))
+
+    def business_time_between(
+        self, start: datetime, end: datetime, pauses: Iterable[Pause] = ()
+    ) -> timedelta:
+        """Business time from ``start`` to ``end`` with the clock stopped during ``pauses``.
+
+        Pauses may overlap each other or stick out of [start, end]; only the
+        business time they actually cover inside it is removed, once.
+        """
+        s, e = self._us(start), self._us(end)
+        if e < s:
+            raise CalendarError(
+                self.name, f"end {end.isoformat()} is before start {start.isoformat()}",
+                end.date(),
+            )
+        elapsed = self._w(e) - self._w(s)
+        for ps, pe in self._pauses(pauses, s, e):
+            elapsed -= self._w(pe) - self._w(ps)
+        return timedelta(microseconds=elapsed)
+
+    def _pauses(self, pauses: Iterable[Pause], lo: int, hi: int | None = None) -> list[Interval]:
+        """Pauses as sorted, merged microsecond intervals clipped to [lo, hi]."""
+        clipped: list[Interval] = []
+        for pause in pauses:
+            ps, pe = self._us(pause[0]), self._us(pause[1])
+            if pe < ps:
+                raise CalendarError(
+                    self.name,
+                    f"pause ends ({pause[1].isoformat()}) before it starts "
+                    f"({pause[0].isoformat()})",
+                    pause[1].date(),
+                )
+            ps, pe = max(ps, lo), pe if hi is None else min(pe, hi)
+            if pe > ps:
+                clipped.append((ps, pe))
+        merged: list[Interval] = []
+        for ps, pe in sorted(clipped):
+            if merged and ps <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], pe))
+            else:
+                merged.append((ps, pe))
+        return merged
+
+    def due_at(
+        self,
+        start: datetime,
+        target: BusinessDuration | str,
+        pauses: Iterable[Pause] = (),
+        fraction: float | Decimal | Fraction = 1,
+    ) -> datetime:
+        """When an SLA of ``target`` started at ``start`` falls due (UTC).
+
+        * business minutes/hours: when that much business time has passed
+          outside pauses;
+        * business days: close of business on the n-th business day after the
+          local date of ``start`` (the FCA's "close of the third business day
+          after receipt"); each business day boundary crossed while paused
+          adds a day;
+        * calendar days/weeks: same local wall-clock time that many days later;
+          calendar hours/minutes: real elapsed time. Paused time is added.
+
+        ``fraction`` gives an intermediate milestone (0.75 for a warning at 75%):
+        the instant when that share of the target's business time (calendar
+        time for calendar units) has passed.
+        """
+        duration = BusinessDuration.parse(target) if isinstance(target, str) else target
+        share = Fraction(fraction)
+        if share < 0:
+            raise CalendarError(self.name, f"fraction must not be negative, got {fraction}")
+        s = self._us(start)
+        stops = self._pauses(pauses, s)
+        if duration.business and duration.unit == "days":
+            due = _advance(s, duration.amount, stops, self._day_count, self._close_of)
+        elif duration.business:
+            due = _advance(
+                s, duration.amount * _UNIT_US[duration.unit], stops, self._w, self._w_forward
+            )
+        else:
+            due = _advance(s, self._calendar_span(start, duration), stops, _same, _same)
+        if share == 1:
+            return self._utc(due)
+        measure, inverse = (self._w, self._w_forward) if duration.business else (_same, _same)
+        total = measure(due) - measure(s) - sum(
+            measure(min(pe, due)) - measure(ps) for ps, pe in stops if ps < due
+        )
+        return self._utc(_advance(s, round(total * share), stops, measure, inverse))
+
+    def _day_count(self, us: int) -> int:
+        return self._t.count[self._local_index(us)]
+
+    def _close_of(self, k: int) -> int:
+        """Close of business of the k-th business day in the tables (1-based)."""
+        if k > len(self._t.closes):
+            raise self._beyond(True)
+        return self._t.closes[k - 1]
+
+    def _calendar_span(self, start: datetime, duration: BusinessDuration) -> int:
+        if duration.unit in _UNIT_US:
+            return duration.amount * _UNIT_US[duration.unit]
+        days = duration.amount * (7 if duration.unit == "weeks" else 1)
+        local = start.astimezone(self.tz)
+        wall_due = local.replace(tzinfo=None) + timedelta(days=days)
+        due_day = wall_due.date()
+        if due_day > self.last_day:
+            self._out_of_range(due_day, "the due date ")
+        minute = wall_due.hour * 60 + wall_due.minute
+        seconds = timedelta(seconds=wall_due.second, microseconds=wall_due.microsecond) // _US
+        return self._wall_us(due_day, minute) + seconds - self._us(start)
+
+
+def _offset(tz: ZoneInfo, moment: datetime) -> timedelta:
+    """UTC offset of a wall time (naive) or of an instant (aware) in ``tz``."""
+    offset = moment.astimezone(tz).utcoffset() if moment.tzinfo else tz.utcoffset(moment)
+    assert offset is not None  # a ZoneInfo always has an offset
+    return offset
+
+
+def _same(us: int) -> int:
+    return us
+
+
+def _advance(
+    start: int,
+    amount: int,
+    pauses: Sequence[Interval],
+    measure: Callable[[int], int],
+    inverse: Callable[[int], int],
+) -> int:
+    """Instant at which ``amount`` of ``measure`` has accrued since ``start`` outside pauses.
+
+    ``measure`` is a non-decreasing clock (business microseconds, business
+    days, or real time) and ``inverse`` gives the earliest instant it reaches a
+    value. Each pause that begins before the current due time pushes the
+    target out by what the clock gained during it.
+    """
+    if amount <= 0:
+        return start
+    target = measure(start) + amount
+    for ps, pe in pauses:
+        due = inverse(target)
+        if due <= ps:
+            return due
+        target += measure(pe) - measure(ps)
+    return inverse(target)
