@@ -5,6 +5,8 @@ from pathlib import Path
 from csflow.workflows._compile import CompiledWorkflow, compile_workflow
 from csflow.workflows._diagram import FORMATS, diagram
 from csflow.workflows._definition import (
+    ANY_OPEN,
+    STAY,
     SLA,
     DecisionCall,
     Ref,
@@ -23,6 +25,8 @@ def bundled_workflows() -> list[WorkflowDef]:
 
 
 __all__ = [
+    "ANY_OPEN",
+    "STAY",
     "DEFINITIONS",
     "FORMATS",
     "SLA",

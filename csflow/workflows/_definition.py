@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from csflow.calendars import BusinessDuration
 from csflow.workflows._fields import FieldSpec
 
 STAY = "="  # dest meaning "stay in the current state" (an internal transition)
@@ -33,7 +34,7 @@ class Ref:
 
 @dataclass(frozen=True)
 class SLA:
-    target: str
+    target: BusinessDuration
     calendar: str
     warn_at: Decimal | None = None  # share of the target, e.g. 0.75
     on_breach: str = "notify"  # notify | escalate | a trigger of the state

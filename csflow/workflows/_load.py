@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from csflow._yaml import Located, load_yaml, validate
+from csflow.calendars import BusinessDuration, CalendarRegistry
 from csflow.errors import DefinitionError, Problem
 from csflow.workflows._definition import (
     ANY_OPEN,
@@ -31,7 +32,6 @@ _NAME = r"^[a-z][a-z0-9_]*$"
 # Names transitions or the engine use themselves; a trigger called so would clash.
 _RESERVED = {"start", "trigger", "state", "machine"}
 _REF_ROOTS = {"actor": {"id", "role"}, "case": {"id", "state"}, "now": set(), "data": None}
-_DURATION = re.compile(r"^\d+(\.\d+)?\s+(business\s+)?(minutes?|hours?|days?|weeks?)$")
 
 
 class _Strict(BaseModel):
@@ -86,31 +86,36 @@ class _Workflow(_Strict):
     transitions: list[_Transition]
 
 
-def load_workflow(source: str | Path) -> WorkflowDef:
-    """Load a workflow from a file path (or YAML text if it contains a newline)."""
+def load_workflow(source: str | Path, calendars: CalendarRegistry | None = None) -> WorkflowDef:
+    """Load a workflow from a file path (or YAML text if it contains a newline).
+
+    SLA calendars must be in ``calendars`` (default: the bundled calendars).
+    """
     if isinstance(source, Path) or "\n" not in source:
         path = Path(source)
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise DefinitionError.at(f"cannot read workflow file: {exc.strerror}", str(path)) from None
-        return parse_workflow(text, str(path))
-    return parse_workflow(source)
+        return parse_workflow(text, str(path), calendars)
+    return parse_workflow(source, calendars=calendars)
 
 
-def parse_workflow(text: str, file: str = "<workflow>") -> WorkflowDef:
+def parse_workflow(
+    text: str, file: str = "<workflow>", calendars: CalendarRegistry | None = None
+) -> WorkflowDef:
     doc = load_yaml(text, file)
     if not isinstance(doc.data, dict):
         raise DefinitionError.at("a workflow file is a mapping with 'workflow:', 'states:' ...", file, 1, 1)
     model = validate(_Workflow, doc)
-    return _Builder(doc, model).build()
+    return _Builder(doc, model, calendars or CalendarRegistry.bundled()).build()
 
 
 class _Builder:
     """Turns the validated schema into a WorkflowDef, collecting every problem."""
 
-    def __init__(self, doc: Located, model: _Workflow) -> None:
-        self.doc, self.m = doc, model
+    def __init__(self, doc: Located, model: _Workflow, calendars: CalendarRegistry) -> None:
+        self.doc, self.m, self.calendars = doc, model, calendars
         self.problems: list[Problem] = []
         self.unknown_states = False
 
@@ -154,15 +159,21 @@ class _Builder:
         sla = None
         if s.sla is not None:
             path = ("states", name, "sla")
-            if not _DURATION.match(s.sla.target.strip()):
-                self.fail((*path, "target"), f"SLA target {s.sla.target!r}: write e.g. "
-                          "'2 business days', '8 business hours' or '14 days'")
+            try:
+                target = BusinessDuration.parse(s.sla.target)
+            except ValueError as exc:
+                self.fail((*path, "target"), f"SLA target: {exc}")
+                target = None
+            if s.sla.calendar not in self.calendars:
+                self.fail((*path, "calendar"), f"unknown calendar {s.sla.calendar!r}; bundled: "
+                          f"{', '.join(self.calendars)}")
             warn = None
             if s.sla.warn_at is not None:
                 warn = _share(s.sla.warn_at)
                 if warn is None:
                     self.fail((*path, "warn_at"), "warn_at is a share of the target, e.g. 75% or 0.75")
-            sla = SLA(s.sla.target.strip(), s.sla.calendar, warn, s.sla.on_breach)
+            if target is not None:  # else the problem is recorded and build() raises
+                sla = SLA(target, s.sla.calendar, warn, s.sla.on_breach)
             if s.terminal:
                 self.fail(path, "a terminal state cannot have an SLA")
         return StateDef(name, s.description, s.terminal, s.pauses_sla, sla, line)

@@ -122,8 +122,10 @@ def test_missing_file_is_a_definition_error(tmp_path) -> None:  # type: ignore[n
 
 def test_sla_validation() -> None:
     msgs = [m for _, _, m in problems(GOOD.replace("2 business days", "soon")
-                                      .replace("warn_at: 75%", "warn_at: 175%"))]
-    assert any("SLA target 'soon'" in m for m in msgs)
+                                      .replace("warn_at: 75%", "warn_at: 175%")
+                                      .replace("uk-england-wales", "mars"))]
+    assert any("unknown calendar 'mars'; bundled: au-act" in m for m in msgs)
+    assert any("SLA target: cannot read duration 'soon'" in m for m in msgs)
     assert any("warn_at is a share of the target" in m for m in msgs)
 
 
