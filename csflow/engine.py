@@ -14,9 +14,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from pydantic import ValidationError
 
-from csflow._canonical import GENESIS, check_json_value, event_hash, seal_pii
+from csflow._canonical import GENESIS, canonical_json, check_json_value, event_hash, seal_pii
 from csflow._data import get_path, has_path, merge, nest, split_paths
 from csflow._logging import default_logger
 from csflow._replay import replay
@@ -288,6 +289,10 @@ class Engine:
             for path, output in call.store.items():
                 change = nest(path, decision.outputs.get(output))
                 delta, after = merge(delta, change), merge(after, change)
+        # JSON form ($now, decided Decimals and dates become text) so a case reads
+        # the same from every store; the event carries exactly these values.
+        delta = orjson.loads(canonical_json(delta))
+        after = merge(case.data, delta)
         public, personal = split_paths(delta, wf.pii)
         pii, digests = seal_pii(personal)
         seq = case.version + 1

@@ -20,7 +20,9 @@ class Store(Protocol):
 
     Implementations must make :meth:`append` atomic: the events and the new
     snapshot are written together or not at all, and a failure leaves the
-    store exactly as it was.
+    store exactly as it was. Case data and event data are JSON trees (the
+    engine writes them in JSON form: money, dates and times as text), and
+    stores give them back as such.
     """
 
     def append(self, snapshot: Case, events: Sequence[Event], expected_version: int) -> None:
@@ -31,8 +33,10 @@ class Store(Protocol):
         when 0 is given for an existing case, and
         :class:`~csflow.errors.ConcurrencyConflict` when the stored version
         differs (or an event's idempotency key is already recorded, because
-        that too means someone else got there first). Raises
-        :class:`~csflow.errors.StoreError` when the database fails.
+        that too means someone else got there first; ``actual`` is then None).
+        Raises :class:`~csflow.errors.StoreError` when the database fails, and
+        ``ValueError`` for a malformed batch (seq gaps, another case's events,
+        a snapshot version that is not the last event's seq): a caller bug.
         """
         ...
 
@@ -40,7 +44,9 @@ class Store(Protocol):
         """The current snapshot. Raises :class:`~csflow.errors.CaseNotFound`."""
         ...
 
-    def load_events(self, case_id: str, from_seq: int = 1, to_seq: int | None = None) -> list[Event]:
+    def load_events(
+        self, case_id: str, from_seq: int = 1, to_seq: int | None = None
+    ) -> list[Event]:
         """Events of one case with ``from_seq <= seq <= to_seq``, in seq order.
 
         An unknown case gives an empty list (use :meth:`load_case` to tell).

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 
 from csflow.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict
 from csflow.model import Case, Event
+from csflow.stores._check import check_append
 
 
 class MemoryStore:
@@ -24,6 +25,7 @@ class MemoryStore:
         self._keys: dict[str, tuple[str, int]] = {}
 
     def append(self, snapshot: Case, events: Sequence[Event], expected_version: int) -> None:
+        check_append(snapshot, events, expected_version)
         with self._lock:
             current = self._cases.get(snapshot.id)
             if expected_version == 0 and current is not None:
@@ -48,7 +50,9 @@ class MemoryStore:
         except KeyError:
             raise CaseNotFound(case_id) from None
 
-    def load_events(self, case_id: str, from_seq: int = 1, to_seq: int | None = None) -> list[Event]:
+    def load_events(
+        self, case_id: str, from_seq: int = 1, to_seq: int | None = None
+    ) -> list[Event]:
         events = self._events.get(case_id, [])
         stop = len(events) if to_seq is None else min(to_seq, len(events))
         return events[max(from_seq, 1) - 1 : stop]

@@ -81,7 +81,7 @@ def test_happy_path_records_who_when_and_data(engine_clock) -> None:  # type: ig
                        expected_version=1)
     assert case.state == "working"
     assert case.data["work"] == {"by": "agent"}
-    assert case.data["taken_at"] == clock.now()
+    assert case.data["taken_at"] == clock.now().isoformat().replace("+00:00", "Z")
     case = engine.fire(case.id, "comment", actor=LEAD, data={"text": "ok"})
     assert case.state == "working" and case.version == 3
     case = engine.fire(case.id, "finish", actor=LEAD)

@@ -1,0 +1,1 @@
+"""Alembic migrations for the csflow tables; run with :func:`csflow.stores.sql.upgrade`."""

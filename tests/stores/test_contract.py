@@ -1,0 +1,268 @@
+"""The Store contract (csflow/stores/base.py), run against every store."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from csflow._canonical import GENESIS
+from csflow.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict
+from csflow.model import Case, Event
+from csflow.stores import Store
+
+from ._chain import (
+    RICH_DATA,
+    RICH_DECISION,
+    as_json,
+    assert_chain,
+    dump,
+    events,
+    extend,
+    snapshot_after,
+    start,
+)
+
+
+def test_is_a_store(store: Store) -> None:
+    assert isinstance(store, Store)
+
+
+def test_round_trip_keeps_everything_hashed_and_personal(store: Store) -> None:
+    case, batch = start(
+        "c-1", 2, keys=["web-1", None], data=RICH_DATA, decisions=(RICH_DECISION,),
+        pii={"customer.name": "Zoë Ångström", "customer.email": "zoe@example.org"},
+    )
+    store.append(case, batch, 0)
+
+    loaded = store.load_events("c-1")
+    assert [as_json(e) for e in loaded] == [as_json(e) for e in batch]
+    assert_chain(loaded)
+    assert loaded[0].pii["customer.name"]["value"] == "Zoë Ångström"
+    assert loaded[0].decisions[0].matched == ("agent-refund",)
+    assert as_json(store.load_case("c-1")) == as_json(case)
+    assert store.find_idempotency_key("web-1") == ("c-1", 1)
+
+
+def test_append_continues_a_case(store: Store) -> None:
+    case, batch = start("c-1")
+    store.append(case, batch, 0)
+    case2, batch2 = extend(case, 2, trigger="escalate", data={"reason": "late"})
+    store.append(case2, batch2, 1)
+
+    assert store.load_case("c-1").version == 3
+    assert store.load_case("c-1").data == {"step": 1, "reason": "late"}
+    history = store.load_events("c-1")
+    assert [e.trigger for e in history] == ["start", "escalate", "escalate"]
+    assert_chain(history)
+
+
+def test_unknown_case(store: Store) -> None:
+    with pytest.raises(CaseNotFound) as info:
+        store.load_case("nope")
+    assert info.value.case_id == "nope"
+    assert store.load_events("nope") == []
+    assert store.find_idempotency_key("nope") is None
+
+
+@pytest.mark.parametrize("stale", [0, 1, 3])
+def test_stale_expected_version_conflicts(store: Store, stale: int) -> None:
+    case, batch = start("c-1", 2)
+    store.append(case, batch, 0)
+    before = dump(store)
+    batch = events("c-1", stale + 1, 1, GENESIS)
+    snapshot = dataclasses.replace(case, version=stale + 1)
+
+    with pytest.raises((ConcurrencyConflict, CaseAlreadyExists)) as info:
+        store.append(snapshot, batch, stale)
+
+    if stale == 0:
+        assert type(info.value) is CaseAlreadyExists
+    else:
+        assert isinstance(info.value, ConcurrencyConflict)
+        assert (info.value.case_id, info.value.expected, info.value.actual) == ("c-1", stale, 2)
+    assert dump(store) == before
+
+
+def test_expected_version_for_a_missing_case_conflicts(store: Store) -> None:
+    case, _ = start("c-1")
+    batch = events("c-1", 3, 1)
+    with pytest.raises(ConcurrencyConflict) as info:
+        store.append(dataclasses.replace(case, version=3), batch, 2)
+    assert info.value.actual == 0
+    assert list(store.case_ids()) == []
+
+
+def test_existing_case_cannot_be_created_again(store: Store) -> None:
+    case, batch = start("c-1")
+    store.append(case, batch, 0)
+    before = dump(store)
+    with pytest.raises(CaseAlreadyExists) as info:
+        store.append(case, batch, 0)
+    assert info.value.case_id == "c-1"
+    assert dump(store) == before
+
+
+def test_recorded_idempotency_key_conflicts_and_nothing_is_kept(store: Store) -> None:
+    a, batch = start("a", keys=["k1"])
+    store.append(a, batch, 0)
+    b, batch_b = start("b")
+    store.append(b, batch_b, 0)
+    before = dump(store)
+
+    new, batch_new = start("c", keys=["k1"])
+    with pytest.raises(ConcurrencyConflict):
+        store.append(new, batch_new, 0)
+    # the key clash is on the second event: the first and the snapshot must go too
+    more, batch_more = extend(b, 2, keys=["k2", "k1"])
+    with pytest.raises(ConcurrencyConflict):
+        store.append(more, batch_more, 1)
+
+    assert dump(store) == before
+    assert store.find_idempotency_key("k1") == ("a", 1)
+    assert store.find_idempotency_key("k2") is None
+
+
+def _gap(case: Case, batch: list[Event]) -> tuple[Case, list[Event], int]:
+    return dataclasses.replace(case, version=3), events("c-1", 3, 1, case.last_hash), 1
+
+
+def _other_case(case: Case, batch: list[Event]) -> tuple[Case, list[Event], int]:
+    return dataclasses.replace(case, version=2), events("c-2", 2, 1), 1
+
+
+def _snapshot_behind(case: Case, batch: list[Event]) -> tuple[Case, list[Event], int]:
+    nxt, more = extend(case, 2)
+    return dataclasses.replace(nxt, version=2), more, 1
+
+
+def _no_events(case: Case, batch: list[Event]) -> tuple[Case, list[Event], int]:
+    return case, [], 1
+
+
+def _key_twice(case: Case, batch: list[Event]) -> tuple[Case, list[Event], int]:
+    nxt, more = extend(case, 2, keys=["dup", "dup"])
+    return nxt, more, 1
+
+
+def _negative(case: Case, batch: list[Event]) -> tuple[Case, list[Event], int]:
+    return case, batch, -1
+
+
+@pytest.mark.parametrize(
+    "malformed", [_gap, _other_case, _snapshot_behind, _no_events, _key_twice, _negative]
+)
+def test_malformed_batch_is_refused_before_writing(
+    store: Store, malformed: Callable[[Case, list[Event]], tuple[Case, list[Event], int]]
+) -> None:
+    case, batch = start("c-1")
+    store.append(case, batch, 0)
+    before = dump(store)
+    snapshot, bad, expected = malformed(case, batch)
+    with pytest.raises(ValueError, match="c-1"):
+        store.append(snapshot, bad, expected)
+    assert dump(store) == before
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "seqs"),
+    [(1, None, [1, 2, 3, 4]), (2, None, [2, 3, 4]), (2, 3, [2, 3]), (0, 2, [1, 2]),
+     (4, 4, [4]), (5, None, []), (3, 2, []), (1, 99, [1, 2, 3, 4])],
+)
+def test_load_events_ranges(store: Store, lo: int, hi: int | None, seqs: list[int]) -> None:
+    case, batch = start("c-1", 4)
+    store.append(case, batch, 0)
+    assert [e.seq for e in store.load_events("c-1", lo, hi)] == seqs
+
+
+def test_iter_events_and_case_ids_follow_recording_order(store: Store) -> None:
+    z, bz = start("z")
+    a, ba = start("a", 2)
+    store.append(z, bz, 0)
+    store.append(a, ba, 0)
+    z2, bz2 = extend(z)
+    store.append(z2, bz2, 1)
+    m, bm = start("m")
+    store.append(m, bm, 0)
+
+    assert list(store.case_ids()) == ["z", "a", "m"]
+    assert [(e.case_id, e.seq) for e in store.iter_events()] == [
+        ("z", 1), ("a", 1), ("a", 2), ("z", 2), ("m", 1),
+    ]
+
+
+# -- random histories against a model -----------------------------------------
+
+
+@dataclasses.dataclass
+class Model:
+    cases: dict[str, Case] = dataclasses.field(default_factory=dict)
+    per_case: dict[str, list[Event]] = dataclasses.field(default_factory=dict)
+    log: list[Event] = dataclasses.field(default_factory=list)
+    keys: dict[str, tuple[str, int]] = dataclasses.field(default_factory=dict)
+
+    def outcome(self, case_id: str, batch: list[Event], expected: int) -> type[Exception] | None:
+        keys = [e.idempotency_key for e in batch if e.idempotency_key]
+        if len(keys) != len(set(keys)):
+            return ValueError
+        current = self.cases.get(case_id)
+        if expected == 0 and current is not None:
+            return CaseAlreadyExists
+        if expected != (current.version if current else 0) or any(k in self.keys for k in keys):
+            return ConcurrencyConflict
+        return None
+
+    def apply(self, snapshot: Case, batch: list[Event]) -> None:
+        self.cases[snapshot.id] = snapshot
+        self.per_case.setdefault(snapshot.id, []).extend(batch)
+        self.log.extend(batch)
+        for e in batch:
+            if e.idempotency_key:
+                self.keys[e.idempotency_key] = (e.case_id, e.seq)
+
+    def dump(self) -> dict[str, Any]:
+        return {
+            "case_ids": list(self.cases),
+            "cases": [as_json(c) for c in self.cases.values()],
+            "per_case": {i: [as_json(e) for e in es] for i, es in self.per_case.items()},
+            "log": [as_json(e) for e in self.log],
+            "keys": dict(sorted(self.keys.items())),
+        }
+
+
+_step = st.tuples(
+    st.sampled_from(["a", "b", "c"]),
+    st.sampled_from([0, 0, 0, -1, 1]),  # expected version: right, or off by one
+    st.lists(st.sampled_from([None, None, "k1", "k2", "k3"]), min_size=1, max_size=3),
+)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=st.lists(_step, max_size=12))
+def test_random_histories_match_a_model(
+    new_store: Callable[[], Store], steps: list[tuple[str, int, list[str | None]]]
+) -> None:
+    store, model = new_store(), Model()
+    for case_id, skew, keys in steps:
+        base = model.cases.get(case_id)
+        expected = max(0, (base.version if base else 0) + skew)
+        prev = base.last_hash if base and expected == base.version else GENESIS
+        batch = events(case_id, expected + 1, len(keys), prev, keys=keys)
+        snapshot = snapshot_after(base if base and expected else None, batch)
+        want = model.outcome(case_id, batch, expected)
+        if want is None:
+            store.append(snapshot, batch, expected)
+            model.apply(snapshot, batch)
+        else:
+            with pytest.raises(want):
+                store.append(snapshot, batch, expected)
+    assert dump(store) == model.dump()
+    for case_id in model.cases:
+        assert_chain(store.load_events(case_id))
+    store.close()
