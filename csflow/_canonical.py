@@ -202,12 +202,17 @@ def first_break(events: Iterable[Event], expected_case: str | None = None) -> Ch
         if e.seq != expected_seq:
             return ChainBroken(case, expected_seq, "gap", f"found seq {e.seq} instead")
         if e.prev_hash != prev:
-            return ChainBroken(case, e.seq, "relinked", "prev_hash is not the previous event's hash")
+            return ChainBroken(
+                case, e.seq, "relinked", "prev_hash is not the previous event's hash"
+            )
         if event_hash(e) != e.hash:
             return ChainBroken(case, e.seq, "edited", "content does not match its hash")
         for path, sealed in e.pii.items():
-            if isinstance(sealed, dict) and "value" in sealed and e.pii_digests.get(path) != \
-                    pii_digest(sealed["salt"], sealed["value"]):
+            if (
+                isinstance(sealed, dict)
+                and "value" in sealed
+                and e.pii_digests.get(path) != pii_digest(sealed["salt"], sealed["value"])
+            ):
                 return ChainBroken(case, e.seq, "edited", f"personal data at {path} was changed")
         prev, expected_seq, expected_case = e.hash, expected_seq + 1, case
     return None

@@ -40,7 +40,8 @@ def configure(*, json: bool = False, level: int = logging.INFO) -> Any:
     log.setLevel(level)
     log.propagate = False
     renderer = (
-        structlog.processors.JSONRenderer() if json
+        structlog.processors.JSONRenderer()
+        if json
         else structlog.processors.KeyValueRenderer(sort_keys=True)
     )
     return structlog.wrap_logger(

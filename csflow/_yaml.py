@@ -100,18 +100,24 @@ def _build(
             if not isinstance(key, (str, int)):
                 raise DefinitionError.at(
                     f"keys must be plain text, not {type(key).__name__}",
-                    file, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
+                    file,
+                    key_node.start_mark.line + 1,
+                    key_node.start_mark.column + 1,
                 )
             key = str(key)
             if key in out:
                 raise DefinitionError.at(
                     f"duplicate key {key!r}; each key may appear once in a mapping",
-                    file, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
+                    file,
+                    key_node.start_mark.line + 1,
+                    key_node.start_mark.column + 1,
                 )
             out[key] = _build(loader, value_node, (*path, key), marks, file)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_build(loader, child, (*path, i), marks, file) for i, child in enumerate(node.value)]
+        return [
+            _build(loader, child, (*path, i), marks, file) for i, child in enumerate(node.value)
+        ]
     return loader.construct_object(node, deep=True)
 
 

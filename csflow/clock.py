@@ -30,7 +30,9 @@ class FixedClock:
 
     def __init__(self, start: datetime) -> None:
         if start.tzinfo is None or start.utcoffset() is None:
-            raise ValueError("FixedClock needs a timezone-aware start, e.g. datetime(..., tzinfo=UTC)")
+            raise ValueError(
+                "FixedClock needs a timezone-aware start, e.g. datetime(..., tzinfo=UTC)"
+            )
         self._now = start.astimezone(UTC)
 
     def now(self) -> datetime:

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from csflow.calendars import BusinessCalendar, CalendarRegistry
 from csflow.clock import FixedClock
 from csflow.engine import Engine
 from csflow.errors import GuardFailed
@@ -30,10 +31,23 @@ PRODUCTS = {
     "subscriptions": ["broadband", "streaming plan", "gym membership", "mobile contract"],
     "delivery": ["next-day parcel", "furniture delivery", "click and collect"],
 }
-TYPES = ["product_fault", "service_failure", "delivery", "billing", "staff_conduct", "policy",
-         "data_privacy"]
-WANTS = ["a refund", "a replacement", "an apology", "compensation for the wasted time",
-         "the repair done properly", "the charge reversed"]
+TYPES = [
+    "product_fault",
+    "service_failure",
+    "delivery",
+    "billing",
+    "staff_conduct",
+    "policy",
+    "data_privacy",
+]
+WANTS = [
+    "a refund",
+    "a replacement",
+    "an apology",
+    "compensation for the wasted time",
+    "the repair done properly",
+    "the charge reversed",
+]
 FIRST = ["Ann", "Bilal", "Chen", "Dara", "Ewa", "Femi", "Gita", "Hugo", "Ines", "Jon"]
 LAST = ["Smith", "Khan", "Jones", "Okafor", "Nowak", "Brown", "Silva", "Taylor"]
 
@@ -51,16 +65,25 @@ class DemoResult:
 
 
 def run_demo(
-    engine: Engine, clock: FixedClock, *, cases: int = 300, seed: int = 7,
+    engine: Engine,
+    clock: FixedClock,
+    *,
+    cases: int = 300,
+    seed: int = 7,
+    calendar: BusinessCalendar | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> DemoResult:
-    """Simulate ``cases`` complaints arriving over five working days from ``clock.now()``."""
+    """Simulate ``cases`` complaints arriving over the five working days from
+    ``clock.now()``; staff act only in the business hours of ``calendar``
+    (default: England and Wales, 09:00-17:30)."""
     rng = random.Random(seed)
+    cal = calendar or CalendarRegistry.bundled()["uk-england-wales"]
     start = clock.now()
+    week = cal.business_time_between(start, cal.add_business_hours(start, 5 * 8.5))
     queue: list[tuple[datetime, int, Iterator[Step], str, int]] = []
     ids: list[str] = []
     for n in range(cases):
-        arrival = start + timedelta(days=rng.randrange(5), hours=rng.uniform(0, 9))
+        arrival = cal.add_business_hours(start, week * rng.random())
         heapq.heappush(queue, (arrival, n, iter(()), "", n))
     fires = refusals = 0
     while queue:
@@ -79,32 +102,35 @@ def run_demo(
         fires += 1
         if progress:
             progress(1)
-        nxt = _peek_wait(rng)
-        heapq.heappush(queue, (when + timedelta(hours=nxt), order, steps, case_id, n))
+        wait = timedelta(hours=rng.choice([0.5, 1, 2, 3, 5, 8, 12, 16]))
+        heapq.heappush(queue, (cal.add_business_hours(when, wait), order, steps, case_id, n))
     return DemoResult(tuple(ids), fires, refusals, start, clock.now())
-
-
-def _peek_wait(rng: random.Random) -> float:
-    """Business pace: most steps within hours, some the next day."""
-    return rng.choice([0.5, 1, 2, 3, 5, 8, 20, 26])
 
 
 def _open(engine: Engine, rng: random.Random, n: int) -> Case:
     area = rng.choice(list(PRODUCTS))
     name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
     data: dict[str, Any] = {
-        "customer": {"id": f"cust-{rng.randrange(220):04d}", "name": name,
-                     "email": f"{name.lower().replace(' ', '.')}@example.com"},
-        "channel": rng.choices(["phone", "email", "web", "in_person", "social"],
-                               [35, 30, 20, 10, 5])[0],
+        "customer": {
+            "id": f"cust-{rng.randrange(220):04d}",
+            "name": name,
+            "email": f"{name.lower().replace(' ', '.')}@example.com",
+        },
+        "channel": rng.choices(
+            ["phone", "email", "web", "in_person", "social"], [35, 30, 20, 10, 5]
+        )[0],
         "business_area": area,
         "product": rng.choice(PRODUCTS[area]),
         "description": f"My {rng.choice(PRODUCTS[area])} order went wrong.",
         "desired_outcome": rng.choice(WANTS),
         "amount_claimed": str(Decimal(rng.choice([0, 15, 40, 75, 120, 300, 800, 2500]))),
     }
-    return engine.start("complaint", data, actor=Actor(f"agent-{n % 12}", "agent"),
-                        idempotency_key=f"demo-intake-{n}")
+    return engine.start(
+        "complaint",
+        data,
+        actor=Actor(f"agent-{n % 12}", "agent"),
+        idempotency_key=f"demo-intake-{n}",
+    )
 
 
 def _classification(rng: random.Random) -> dict[str, Any]:
@@ -121,9 +147,15 @@ def _path(rng: random.Random, case: Case) -> Iterator[Step]:
     """The steps one complaint will take, chosen up front like a scenario."""
     roll = rng.random()
     if roll < 0.28:
-        yield (0.2, "resolve_on_first_contact",
-               {"classification": _classification(rng), "action_taken": "Explained and fixed on the call"},
-               "agent")
+        yield (
+            0.2,
+            "resolve_on_first_contact",
+            {
+                "classification": _classification(rng),
+                "action_taken": "Explained and fixed on the call",
+            },
+            "agent",
+        )
         yield from _confirm(rng, reopen_chance=0.03)
         return
     yield (1, "start_investigation", {"classification": _classification(rng)}, "agent")
@@ -134,35 +166,90 @@ def _path(rng: random.Random, case: Case) -> Iterator[Step]:
         yield (2, "request_information", {"question": "Can you send a photo of the item?"}, "agent")
         yield (20, "information_received", {"response": "Photo attached"}, "agent")
     if rng.random() < 0.1:
-        yield (1, "refer", {"referral_reason": "Needs a specialist view",
-                            "referred_to": rng.choice(["technical", "billing", "supplier"])},
-               "agent")
+        yield (
+            1,
+            "refer",
+            {
+                "referral_reason": "Needs a specialist view",
+                "referred_to": rng.choice(["technical", "billing", "supplier"]),
+            },
+            "agent",
+        )
     yield (4, "record_findings", {"findings": "Order and contact history reviewed"}, "agent")
-    yield (3, "complete_analysis", {
-        "root_cause": rng.choice(["product_defect", "process_failure", "staff_error",
-                                  "system_error", "third_party", "communication"]),
-        "responsibility": rng.choice(["business", "business", "third_party", "shared"]),
-    }, "agent")
+    yield (
+        3,
+        "complete_analysis",
+        {
+            "root_cause": rng.choice(
+                [
+                    "product_defect",
+                    "process_failure",
+                    "staff_error",
+                    "system_error",
+                    "third_party",
+                    "communication",
+                ]
+            ),
+            "responsibility": rng.choice(["business", "business", "third_party", "shared"]),
+        },
+        "agent",
+    )
     category = rng.choice(["refund", "compensation", "goodwill"])
     amount = rng.choice([10, 25, 45, 80, 150, 400, 900, 3000])
-    yield (2, "propose_solutions", {"solutions": [
-        {"option": "refund" if category == "refund" else "compensation", "cost": str(amount),
-         "customer_impact": "high"},
-        {"option": "apology", "cost": "0", "customer_impact": "low"},
-    ]}, "agent")
-    yield (2, "approve_solution", {"agreed_solution": {
-        "option": "refund" if category == "refund" else "compensation",
-        "category": category, "amount": str(amount)}}, "agent")
-    yield (0.5, "inform_customer", {"message": "We have agreed the following remedy...",
-                                    "via": "email"}, "agent")
+    yield (
+        2,
+        "propose_solutions",
+        {
+            "solutions": [
+                {
+                    "option": "refund" if category == "refund" else "compensation",
+                    "cost": str(amount),
+                    "customer_impact": "high",
+                },
+                {"option": "apology", "cost": "0", "customer_impact": "low"},
+            ]
+        },
+        "agent",
+    )
+    yield (
+        2,
+        "approve_solution",
+        {
+            "agreed_solution": {
+                "option": "refund" if category == "refund" else "compensation",
+                "category": category,
+                "amount": str(amount),
+            }
+        },
+        "agent",
+    )
+    yield (
+        0.5,
+        "inform_customer",
+        {"message": "We have agreed the following remedy...", "via": "email"},
+        "agent",
+    )
     yield (8, "complete_action", {"action_taken": f"Paid {amount} GBP"}, "agent")
     if rng.random() < 0.15:
         yield from _confirm(rng, reopen_chance=1.0)
-        yield (6, "record_findings", {"findings": "Looked again at the customer's concerns"}, "team_leader")
-        yield (2, "complete_analysis", {"root_cause": "communication", "responsibility": "business"},
-               "team_leader")
-        yield (1, "approve_solution", {"agreed_solution": {
-            "option": "goodwill", "category": "goodwill", "amount": "20"}}, "team_leader")
+        yield (
+            6,
+            "record_findings",
+            {"findings": "Looked again at the customer's concerns"},
+            "team_leader",
+        )
+        yield (
+            2,
+            "complete_analysis",
+            {"root_cause": "communication", "responsibility": "business"},
+            "team_leader",
+        )
+        yield (
+            1,
+            "approve_solution",
+            {"agreed_solution": {"option": "goodwill", "category": "goodwill", "amount": "20"}},
+            "team_leader",
+        )
         yield (4, "complete_action", {"action_taken": "Goodwill gesture paid"}, "team_leader")
     if rng.random() < 0.85:
         yield from _confirm(rng, reopen_chance=0.0)
@@ -172,8 +259,12 @@ def _confirm(rng: random.Random, reopen_chance: float) -> Iterator[Step]:
     if rng.random() < reopen_chance:
         yield (24, "reopen", {"reopen_reason": "Not happy with the outcome", "csat": 2}, "customer")
     else:
-        yield (24, "confirm_resolved", {"csat": rng.choices([5, 4, 3, 2, 1], [45, 30, 12, 8, 5])[0]},
-               "customer")
+        yield (
+            24,
+            "confirm_resolved",
+            {"csat": rng.choices([5, 4, 3, 2, 1], [45, 30, 12, 8, 5])[0]},
+            "customer",
+        )
 
 
 def _act(engine: Engine, rng: random.Random, case_id: str, step: Step) -> int:
@@ -187,17 +278,29 @@ def _act(engine: Engine, rng: random.Random, case_id: str, step: Step) -> int:
         case = engine.fire(case_id, trigger, actor=actor, data=data, expected_version=case.version)
         level = case.data.get("recommended_level")
         if level and case.data.get("handling_level") == "agent" and not case.terminal:
-            engine.fire(case_id, "escalate", actor=actor, data={
-                "escalation_reason": f"Escalation policy: {case.data.get('priority')} priority",
-                "to_level": level})
+            engine.fire(
+                case_id,
+                "escalate",
+                actor=actor,
+                data={
+                    "escalation_reason": f"Escalation policy: {case.data.get('priority')} priority",
+                    "to_level": level,
+                },
+            )
         return 0
     try:
         engine.fire(case_id, trigger, actor=actor, data=data, expected_version=case.version)
     except GuardFailed as refused:
         to = str(refused.decision.outputs.get("escalate_to") or "director")
-        engine.fire(case_id, "escalate", actor=actor, data={
-            "escalation_reason": f"{data['agreed_solution']['amount']} is over my authority",
-            "to_level": to})
+        engine.fire(
+            case_id,
+            "escalate",
+            actor=actor,
+            data={
+                "escalation_reason": f"{data['agreed_solution']['amount']} is over my authority",
+                "to_level": to,
+            },
+        )
         engine.fire(case_id, trigger, actor=Actor(f"{to}-1", to), data=data)
         return 1
     return 0

@@ -105,7 +105,8 @@ class Engine:
         for wf in defs:
             if wf.key in self._compiled:
                 raise DefinitionError.at(
-                    f"workflow {wf.name!r} version {wf.version} is given twice", wf.file)
+                    f"workflow {wf.name!r} version {wf.version} is given twice", wf.file
+                )
             self._compiled[wf.key] = compile_workflow(wf)
             self._latest[wf.name] = max(self._latest.get(wf.name, 0), wf.version)
         self.rules = self._load_rules(rules, defs)
@@ -114,18 +115,29 @@ class Engine:
 
     @staticmethod
     def _load_rules(rules: RuleSet | str | Path | None, defs: list[WorkflowDef]) -> RuleSet | None:
-        calls = [(wf, c) for wf in defs for t in (wf.start, *wf.transitions)
-                 for c in ((t.guard,) if t.guard else ()) + t.decide]
+        calls = [
+            (wf, c)
+            for wf in defs
+            for t in (wf.start, *wf.transitions)
+            for c in ((t.guard,) if t.guard else ()) + t.decide
+        ]
         if rules is None and not calls:
             return None
         from csflow.rules import RuleSet
 
-        ruleset = RuleSet.load(POLICIES) if rules is None else (
-            rules if isinstance(rules, RuleSet) else RuleSet.load(rules))
+        ruleset = (
+            RuleSet.load(POLICIES)
+            if rules is None
+            else (rules if isinstance(rules, RuleSet) else RuleSet.load(rules))
+        )
         problems = [
-            Problem(f"decision {c.decision!r} is not in the ruleset; known: "
-                    f"{', '.join(ruleset.names)}", wf.file, c.line)
-            for wf, c in calls if c.decision not in ruleset.names
+            Problem(
+                f"decision {c.decision!r} is not in the ruleset; known: {', '.join(ruleset.names)}",
+                wf.file,
+                c.line,
+            )
+            for wf, c in calls
+            if c.decision not in ruleset.names
         ]
         if problems:
             raise DefinitionError(problems)
@@ -140,7 +152,8 @@ class Engine:
             return self._compiled[key]
         except KeyError:
             raise UnknownDefinition(
-                "workflow", name, [n for n, _ in self._compiled], version) from None
+                "workflow", name, [n for n, _ in self._compiled], version
+            ) from None
 
     # -- reading ------------------------------------------------------------
 
@@ -166,13 +179,17 @@ class Engine:
                 continue
             if t.guard is not None:
                 if not self._inputs_known(t.guard, case.data):
-                    notes[trigger] = (f"guard {t.guard.decision!r} is checked with the data "
-                                      "sent when firing")
+                    notes[trigger] = (
+                        f"guard {t.guard.decision!r} is checked with the data sent when firing"
+                    )
                 else:
                     decision = self._decide(t.guard, case, actor, case.data, now)
                     if not _meets(decision, t.guard.expect):
-                        refused[trigger] = str(GuardFailed(
-                            case.id, case.state, trigger, decision, t.guard.expect).reason)
+                        refused[trigger] = str(
+                            GuardFailed(
+                                case.id, case.state, trigger, decision, t.guard.expect
+                            ).reason
+                        )
                         continue
             ok.append(trigger)
         return Allowed(case.id, case.state, actor, tuple(ok), refused, notes)
@@ -199,8 +216,17 @@ class Engine:
         wf = compiled.definition
         cid = case_id if case_id is not None else self._new_id()
         t = wf.start
-        blank = Case(cid, wf.name, wf.version, wf.initial, EMPTY, 0, self.clock.now(),
-                     self.clock.now(), GENESIS)
+        blank = Case(
+            cid,
+            wf.name,
+            wf.version,
+            wf.initial,
+            EMPTY,
+            0,
+            self.clock.now(),
+            self.clock.now(),
+            GENESIS,
+        )
         self._check_role(wf, t, blank, actor)
         return self._commit(compiled, blank, t, actor, data, idempotency_key, wf.initial)
 
@@ -230,8 +256,9 @@ class Engine:
             raise ConcurrencyConflict(case_id, expected_version, case.version)
         compiled = self._compiled_for(case.workflow, case.workflow_version)
         t = self._transition(compiled, case, trigger, actor)
-        return self._commit(compiled, case, t, actor, data, idempotency_key,
-                            compiled.fire(case.state, trigger))
+        return self._commit(
+            compiled, case, t, actor, data, idempotency_key, compiled.fire(case.state, trigger)
+        )
 
     # -- the steps of a call ------------------------------------------------
 
@@ -241,12 +268,19 @@ class Engine:
         t = compiled.find(case.state, trigger)
         if t is None:
             if trigger not in compiled.triggers:
-                raise UnknownTrigger(case.id, case.state, trigger,
-                                     f"workflow {case.workflow!r} has no such trigger; known: "
-                                     f"{', '.join(sorted(compiled.triggers))}")
+                raise UnknownTrigger(
+                    case.id,
+                    case.state,
+                    trigger,
+                    f"workflow {case.workflow!r} has no such trigger; known: "
+                    f"{', '.join(sorted(compiled.triggers))}",
+                )
             from_states = sorted({s for (s, tr) in compiled.transitions if tr == trigger})
-            why = ("the case is closed" if case.terminal else
-                   f"it can only fire from {', '.join(from_states)}")
+            why = (
+                "the case is closed"
+                if case.terminal
+                else f"it can only fire from {', '.join(from_states)}"
+            )
             raise NotAllowedInState(case.id, case.state, trigger, why)
         self._check_role(compiled.definition, t, case, actor)
         return t
@@ -277,9 +311,13 @@ class Engine:
             decisions.append(decision)
             if not _meets(decision, t.guard.expect):
                 assert self.rules is not None
-                raise GuardFailed(case.id, case.state, t.trigger,
-                                  self.rules.explain(decision.name, decision.inputs),
-                                  t.guard.expect)
+                raise GuardFailed(
+                    case.id,
+                    case.state,
+                    t.trigger,
+                    self.rules.explain(decision.name, decision.inputs),
+                    t.guard.expect,
+                )
         for path, value in t.set:
             change = nest(path, self._resolve(value, case, actor, after, now))
             delta, after = merge(delta, change), merge(after, change)
@@ -297,18 +335,37 @@ class Engine:
         pii, digests = seal_pii(personal)
         seq = case.version + 1
         event = Event(
-            case_id=case.id, seq=seq, type="start" if seq == 1 else "transition",
-            workflow=wf.name, workflow_version=wf.version, trigger=t.trigger,
-            source=None if seq == 1 else case.state, dest=dest, actor=actor, data=public,
-            decisions=tuple(decisions), occurred_at=now, recorded_at=now,
-            idempotency_key=idempotency_key, prev_hash=case.last_hash, hash="",
-            pii_digests=digests, pii=pii,
+            case_id=case.id,
+            seq=seq,
+            type="start" if seq == 1 else "transition",
+            workflow=wf.name,
+            workflow_version=wf.version,
+            trigger=t.trigger,
+            source=None if seq == 1 else case.state,
+            dest=dest,
+            actor=actor,
+            data=public,
+            decisions=tuple(decisions),
+            occurred_at=now,
+            recorded_at=now,
+            idempotency_key=idempotency_key,
+            prev_hash=case.last_hash,
+            hash="",
+            pii_digests=digests,
+            pii=pii,
         )
         event = _with_hash(event)
         snapshot = Case(
-            id=case.id, workflow=wf.name, workflow_version=wf.version, state=dest, data=after,
-            version=seq, created_at=now if seq == 1 else case.created_at, updated_at=now,
-            last_hash=event.hash, terminal=dest in wf.terminal_states,
+            id=case.id,
+            workflow=wf.name,
+            workflow_version=wf.version,
+            state=dest,
+            data=after,
+            version=seq,
+            created_at=now if seq == 1 else case.created_at,
+            updated_at=now,
+            last_hash=event.hash,
+            terminal=dest in wf.terminal_states,
         )
         try:
             self.store.append(snapshot, [event], case.version)
@@ -319,8 +376,17 @@ class Engine:
                 if first is not None:
                     return first
             raise
-        self._log.info("csflow.fired", case_id=case.id, workflow=wf.name, trigger=t.trigger,
-                       source=event.source, dest=dest, seq=seq, actor=actor.id, role=actor.role)
+        self._log.info(
+            "csflow.fired",
+            case_id=case.id,
+            workflow=wf.name,
+            trigger=t.trigger,
+            source=event.source,
+            dest=dest,
+            seq=seq,
+            actor=actor.id,
+            role=actor.role,
+        )
         return snapshot
 
     @staticmethod
@@ -330,16 +396,22 @@ class Engine:
         model = compiled.data_models[t.trigger]
         if model is None:
             if data:
-                raise InvalidData(case.id, case.state, t.trigger,
-                                  {k: "this trigger takes no data" for k in data})
+                raise InvalidData(
+                    case.id,
+                    case.state,
+                    t.trigger,
+                    dict.fromkeys(data, "this trigger takes no data"),
+                )
             return {}
         try:
             validated = model.model_validate(data)
         except ValidationError as exc:
             errors = {
                 ".".join(str(p) for p in err["loc"]) or "data": (
-                    "unknown field; check its spelling" if err["type"] == "extra_forbidden"
-                    else err["msg"])
+                    "unknown field; check its spelling"
+                    if err["type"] == "extra_forbidden"
+                    else err["msg"]
+                )
                 for err in exc.errors(include_url=False)
             }
             raise InvalidData(case.id, case.state, t.trigger, errors) from None

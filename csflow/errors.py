@@ -82,7 +82,10 @@ class DefinitionError(CsflowError):
 
     @classmethod
     def at(
-        cls, message: str, file: str | None = None, line: int | None = None,
+        cls,
+        message: str,
+        file: str | None = None,
+        line: int | None = None,
         column: int | None = None,
     ) -> DefinitionError:
         return cls(Problem(message, file, line, column))
@@ -132,7 +135,9 @@ class RoleNotPermitted(TransitionRefused):
     ) -> None:
         self.role, self.allowed_roles = role, tuple(allowed)
         super().__init__(
-            case_id, state, trigger,
+            case_id,
+            state,
+            trigger,
             f"role {role!r} is not permitted; ask one of: {', '.join(allowed)}",
         )
 
@@ -141,13 +146,19 @@ class GuardFailed(TransitionRefused):
     """A guard decision did not give the outputs the transition needs."""
 
     def __init__(
-        self, case_id: str, state: str, trigger: str, decision: Decision,
+        self,
+        case_id: str,
+        state: str,
+        trigger: str,
+        decision: Decision,
         expected: Mapping[str, Any],
     ) -> None:
         self.decision, self.expected = decision, dict(expected)
         got = {k: decision.outputs.get(k) for k in expected}
         super().__init__(
-            case_id, state, trigger,
+            case_id,
+            state,
+            trigger,
             f"guard {decision.name!r} gave {got}, needs {dict(expected)} "
             f"(matched rows: {', '.join(decision.matched) or 'none'})",
         )
@@ -229,6 +240,5 @@ class MissingDependency(CsflowError, ImportError):
     def __init__(self, extra: str, package: str, purpose: str) -> None:
         self.extra, self.package = extra, package
         super().__init__(
-            f"{purpose} needs {package}, which is not installed: "
-            f"pip install 'csflow[{extra}]'"
+            f"{purpose} needs {package}, which is not installed: pip install 'csflow[{extra}]'"
         )

@@ -56,15 +56,22 @@ def assert_decision(
         raise AssertionError(f"no decision {name!r} was recorded; recorded: {taken or 'none'}")
     decision = found[-1]
     if outputs is not None:
-        wrong = {k: (decision.outputs.get(k), v) for k, v in outputs.items()
-                 if decision.outputs.get(k) != v}
+        wrong = {
+            k: (decision.outputs.get(k), v)
+            for k, v in outputs.items()
+            if decision.outputs.get(k) != v
+        }
         if wrong:
             raise AssertionError(
-                f"decision {name!r}: " + "; ".join(
-                    f"{k} was {got!r}, expected {want!r}" for k, (got, want) in wrong.items()))
+                f"decision {name!r}: "
+                + "; ".join(
+                    f"{k} was {got!r}, expected {want!r}" for k, (got, want) in wrong.items()
+                )
+            )
     if matched is not None and tuple(matched) != decision.matched:
         raise AssertionError(
-            f"decision {name!r} matched rows {list(decision.matched)}, expected {list(matched)}")
+            f"decision {name!r} matched rows {list(decision.matched)}, expected {list(matched)}"
+        )
     return decision
 
 

@@ -13,6 +13,8 @@ POSTGRES_ENV = "CSFLOW_TEST_POSTGRES_URL"
 def postgres_url() -> str:
     """The PostgreSQL test database, or a visible skip when none is configured."""
     url = os.environ.get(POSTGRES_ENV)
+    if not url and os.environ.get("CSFLOW_REQUIRE_POSTGRES"):
+        pytest.fail(f"CSFLOW_REQUIRE_POSTGRES is set (CI) but {POSTGRES_ENV} is not")
     if not url:
         pytest.skip(
             f"PostgreSQL not configured: set {POSTGRES_ENV}, "

@@ -1,7 +1,35 @@
-"""The ``csflow`` command."""
+"""The ``csflow`` command: one Typer app, one sub-app per area."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="Rule-driven, auditable complaint-handling workflows.")
+from csflow._logging import configure
+from csflow.cli import demo, rules, workflows
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Rule-driven, auditable complaint-handling workflows.",
+    pretty_exceptions_show_locals=False,
+)
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log each transition")] = False,
+    json_logs: Annotated[bool, typer.Option("--json-logs", help="log as JSON lines")] = False,
+) -> None:
+    """Rule-driven, auditable complaint-handling workflows."""
+    configure(json=json_logs, level=logging.INFO if verbose else logging.WARNING)
+
+
+app.add_typer(workflows.app, name="workflows")
+app.add_typer(rules.app, name="rules")
+app.command("diagram")(workflows.diagram_command)
+app.command("demo")(demo.demo)
 
 
 def main() -> None:

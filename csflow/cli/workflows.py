@@ -32,12 +32,16 @@ def _load(target: str) -> WorkflowDef:
 
 
 @app.command()
-def check(files: Annotated[list[str], typer.Argument(help="workflow YAML files or bundled names")]) -> None:
+def check(
+    files: Annotated[list[str], typer.Argument(help="workflow YAML files or bundled names")],
+) -> None:
     """Validate workflow files; print every problem as file:line:col. Exit 1 on errors."""
     for f in files:
         wf = _load(f)
-        out.print(f"[green]ok[/green] {f}: workflow {wf.name!r} v{wf.version}, "
-                  f"{len(wf.states)} states, {len(wf.transitions)} transitions")
+        out.print(
+            f"[green]ok[/green] {f}: workflow {wf.name!r} v{wf.version}, "
+            f"{len(wf.states)} states, {len(wf.transitions)} transitions"
+        )
 
 
 @app.command()
@@ -49,8 +53,10 @@ def show(name: Annotated[str, typer.Argument(help="workflow file or bundled name
         table.add_column(col)
     for t in (wf.start, *wf.transitions):
         table.add_row(
-            t.trigger, ", ".join(t.sources) or "(new case)", t.dest if t.trigger != "start"
-            else wf.initial, ", ".join(t.roles or wf.roles),
+            t.trigger,
+            ", ".join(t.sources) or "(new case)",
+            t.dest if t.trigger != "start" else wf.initial,
+            ", ".join(t.roles or wf.roles),
             "\n".join(f"{n}: {describe(s)}" for n, s in t.requires),
             t.guard.decision if t.guard else "",
         )

@@ -3,17 +3,17 @@
 from pathlib import Path
 
 from csflow.workflows._compile import CompiledWorkflow, compile_workflow
-from csflow.workflows._diagram import FORMATS, diagram
 from csflow.workflows._definition import (
     ANY_OPEN,
-    STAY,
     SLA,
+    STAY,
     DecisionCall,
     Ref,
     StateDef,
     TransitionDef,
     WorkflowDef,
 )
+from csflow.workflows._diagram import FORMATS, diagram
 from csflow.workflows._load import load_workflow, parse_workflow
 
 DEFINITIONS = Path(__file__).parent / "definitions"
@@ -26,10 +26,10 @@ def bundled_workflows() -> list[WorkflowDef]:
 
 __all__ = [
     "ANY_OPEN",
-    "STAY",
     "DEFINITIONS",
     "FORMATS",
     "SLA",
+    "STAY",
     "CompiledWorkflow",
     "DecisionCall",
     "Ref",

@@ -61,11 +61,13 @@ def compile_workflow(wf: WorkflowDef) -> CompiledWorkflow:
     specs: list[dict[str, Any]] = []
     lookup: dict[tuple[str, str], TransitionDef] = {}
     for t in wf.transitions:
-        specs.append({
-            "trigger": t.trigger,
-            "source": list(t.sources),
-            "dest": None if t.dest == STAY else t.dest,
-        })
+        specs.append(
+            {
+                "trigger": t.trigger,
+                "source": list(t.sources),
+                "dest": None if t.dest == STAY else t.dest,
+            }
+        )
         for src in t.sources:
             lookup[(src, t.trigger)] = t
     machine = Machine(
@@ -81,4 +83,6 @@ def compile_workflow(wf: WorkflowDef) -> CompiledWorkflow:
         t.trigger: build_model(f"{base}_{t.trigger}", t.requires) if t.requires else None
         for t in (wf.start, *wf.transitions)
     }
-    return CompiledWorkflow(wf, machine, lookup, frozenset(t.trigger for t in wf.transitions), models)
+    return CompiledWorkflow(
+        wf, machine, lookup, frozenset(t.trigger for t in wf.transitions), models
+    )

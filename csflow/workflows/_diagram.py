@@ -22,11 +22,18 @@ def diagram(wf: WorkflowDef, fmt: str = "mermaid") -> str:
         lines = ["stateDiagram-v2", f"    [*] --> {wf.initial}"]
         lines += [f"    {s} --> {d} : {label}" for s, d, label in _edges(wf)]
         lines += [f"    {n} --> [*]" for n in wf.states if wf.states[n].terminal]
-        lines += [f"    note right of {n} : SLA {s.sla.target}" for n, s in wf.states.items() if s.sla]
+        lines += [
+            f"    note right of {n} : SLA {s.sla.target}" for n, s in wf.states.items() if s.sla
+        ]
         return "\n".join(lines) + "\n"
     if fmt == "dot":
-        lines = [f'digraph "{wf.name}" {{', "    rankdir=LR;", '    node [shape=box, style=rounded];',
-                 '    __start [shape=point];', f'    __start -> "{wf.initial}";']
+        lines = [
+            f'digraph "{wf.name}" {{',
+            "    rankdir=LR;",
+            "    node [shape=box, style=rounded];",
+            "    __start [shape=point];",
+            f'    __start -> "{wf.initial}";',
+        ]
         for n, s in wf.states.items():
             attrs = ["peripheries=2"] if s.terminal else []
             if s.sla:

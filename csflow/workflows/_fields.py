@@ -96,7 +96,13 @@ def parse_field(raw: Any) -> FieldSpec:
                 raise ValueError(f"'{key}' applies to numbers, text length and lists only")
             bounds[key] = Decimal(str(raw[key]))
     return FieldSpec(
-        kind, optional, values, bounds.get("min"), bounds.get("max"), fields, items,
+        kind,
+        optional,
+        values,
+        bounds.get("min"),
+        bounds.get("max"),
+        fields,
+        items,
         str(raw.get("description", "")),
     )
 
@@ -126,8 +132,11 @@ def _annotation(spec: FieldSpec, name: str) -> Any:
     t: Any
     if spec.kind == "str":
         t = Annotated[
-            str, Field(min_length=None if lo is None else int(lo),
-                       max_length=None if hi is None else int(hi)),
+            str,
+            Field(
+                min_length=None if lo is None else int(lo),
+                max_length=None if hi is None else int(hi),
+            ),
         ]
     elif spec.kind == "int":
         # Strict so True/False and "5" are not silently taken for numbers.
@@ -146,8 +155,10 @@ def _annotation(spec: FieldSpec, name: str) -> Any:
         assert spec.items is not None
         t = Annotated[
             list[_annotation(spec.items, name + "_item")],  # type: ignore[misc]
-            Field(min_length=None if lo is None else int(lo),
-                  max_length=None if hi is None else int(hi)),
+            Field(
+                min_length=None if lo is None else int(lo),
+                max_length=None if hi is None else int(hi),
+            ),
         ]
     else:
         t = build_model(name, spec.fields)
@@ -160,7 +171,7 @@ def build_model(name: str, fields: tuple[tuple[str, FieldSpec], ...]) -> type[Ba
     for fname, spec in fields:
         ann = _annotation(spec, f"{name}_{fname}")
         definitions[fname] = (ann | None, None) if spec.optional else (ann, ...)
-    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    model: type[BaseModel] = create_model(
         name, __config__=ConfigDict(extra="forbid", frozen=True), **definitions
     )
     return model

@@ -96,7 +96,9 @@ def load_workflow(source: str | Path, calendars: CalendarRegistry | None = None)
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise DefinitionError.at(f"cannot read workflow file: {exc.strerror}", str(path)) from None
+            raise DefinitionError.at(
+                f"cannot read workflow file: {exc.strerror}", str(path)
+            ) from None
         return parse_workflow(text, str(path), calendars)
     return parse_workflow(source, calendars=calendars)
 
@@ -106,7 +108,9 @@ def parse_workflow(
 ) -> WorkflowDef:
     doc = load_yaml(text, file)
     if not isinstance(doc.data, dict):
-        raise DefinitionError.at("a workflow file is a mapping with 'workflow:', 'states:' ...", file, 1, 1)
+        raise DefinitionError.at(
+            "a workflow file is a mapping with 'workflow:', 'states:' ...", file, 1, 1
+        )
     model = validate(_Workflow, doc)
     return _Builder(doc, model, calendars or CalendarRegistry.bundled()).build()
 
@@ -127,7 +131,9 @@ class _Builder:
         states = {name: self._state(name, s or _State()) for name, s in m.states.items()}
         for name in states:
             if not re.match(_NAME, name):
-                self.fail(("states", name), f"state name {name!r}: use lower_case letters, digits, _")
+                self.fail(
+                    ("states", name), f"state name {name!r}: use lower_case letters, digits, _"
+                )
         if m.initial not in states:
             self.unknown_states = True
             self.fail(("initial",), f"initial state {m.initial!r} is not declared under states:")
@@ -138,8 +144,14 @@ class _Builder:
         open_states = tuple(n for n, s in states.items() if not s.terminal)
         start = self._transition(("start",), "start", m.start, (), m.initial)
         transitions = [
-            self._transition(("transitions", i), t.trigger, t, self._sources(i, t, states, open_states),
-                             self._dest(i, t, states), t.guard)
+            self._transition(
+                ("transitions", i),
+                t.trigger,
+                t,
+                self._sources(i, t, states, open_states),
+                self._dest(i, t, states),
+                t.guard,
+            )
             for i, t in enumerate(m.transitions)
         ]
         self._check_pairs(transitions)
@@ -149,9 +161,16 @@ class _Builder:
         if self.problems:
             raise DefinitionError(self.problems)
         return WorkflowDef(
-            name=m.workflow, version=m.version, initial=m.initial, states=states,
-            transitions=tuple(transitions), start=start, roles=tuple(m.roles),
-            pii=tuple(m.pii), title=m.title, file=self.doc.file,
+            name=m.workflow,
+            version=m.version,
+            initial=m.initial,
+            states=states,
+            transitions=tuple(transitions),
+            start=start,
+            roles=tuple(m.roles),
+            pii=tuple(m.pii),
+            title=m.title,
+            file=self.doc.file,
         )
 
     def _state(self, name: str, s: _State) -> StateDef:
@@ -165,13 +184,17 @@ class _Builder:
                 self.fail((*path, "target"), f"SLA target: {exc}")
                 target = None
             if s.sla.calendar not in self.calendars:
-                self.fail((*path, "calendar"), f"unknown calendar {s.sla.calendar!r}; bundled: "
-                          f"{', '.join(self.calendars)}")
+                self.fail(
+                    (*path, "calendar"),
+                    f"unknown calendar {s.sla.calendar!r}; bundled: {', '.join(self.calendars)}",
+                )
             warn = None
             if s.sla.warn_at is not None:
                 warn = _share(s.sla.warn_at)
                 if warn is None:
-                    self.fail((*path, "warn_at"), "warn_at is a share of the target, e.g. 75% or 0.75")
+                    self.fail(
+                        (*path, "warn_at"), "warn_at is a share of the target, e.g. 75% or 0.75"
+                    )
             if target is not None:  # else the problem is recorded and build() raises
                 sla = SLA(target, s.sla.calendar, warn, s.sla.on_breach)
             if s.terminal:
@@ -184,8 +207,11 @@ class _Builder:
         raw = [t.source] if isinstance(t.source, str) else t.source
         out: list[str] = []
         for j, src in enumerate(raw):
-            where = ("transitions", i, "source") if isinstance(t.source, str) else (
-                "transitions", i, "source", j)
+            where = (
+                ("transitions", i, "source")
+                if isinstance(t.source, str)
+                else ("transitions", i, "source", j)
+            )
             if src == ANY_OPEN:
                 out.extend(open_states)
             elif src not in states:
@@ -198,20 +224,29 @@ class _Builder:
     def _dest(self, i: int, t: _Transition, states: dict[str, StateDef]) -> str:
         if t.dest != STAY and t.dest not in states:
             self.unknown_states = True
-            self.fail(("transitions", i, "dest"),
-                      f"unknown state {t.dest!r}; declared: {', '.join(states)} (or '=' to stay)")
+            self.fail(
+                ("transitions", i, "dest"),
+                f"unknown state {t.dest!r}; declared: {', '.join(states)} (or '=' to stay)",
+            )
         return t.dest
 
     def _transition(
-        self, path: tuple[str | int, ...], trigger: str, t: _Start,
-        sources: tuple[str, ...], dest: str, guard: _Call | None = None,
+        self,
+        path: tuple[str | int, ...],
+        trigger: str,
+        t: _Start,
+        sources: tuple[str, ...],
+        dest: str,
+        guard: _Call | None = None,
     ) -> TransitionDef:
         if path[0] == "transitions" and trigger in _RESERVED:
             self.fail((*path, "trigger"), f"trigger name {trigger!r} is reserved; choose another")
         for j, role in enumerate(t.roles):
             if self.m.roles and role not in self.m.roles:
-                self.fail((*path, "roles", j),
-                          f"role {role!r} is not in the workflow's roles: {', '.join(self.m.roles)}")
+                self.fail(
+                    (*path, "roles", j),
+                    f"role {role!r} is not in the workflow's roles: {', '.join(self.m.roles)}",
+                )
         requires: tuple[Any, ...] = ()
         try:
             requires = parse_fields(t.requires)
@@ -219,11 +254,16 @@ class _Builder:
             self.fail((*path, "requires", *exc.path.split(".")[:1]), str(exc))
         effects = tuple((k, self._value((*path, "set", k), v)) for k, v in t.set.items())
         return TransitionDef(
-            trigger=trigger, sources=sources, dest=dest, roles=tuple(t.roles), requires=requires,
+            trigger=trigger,
+            sources=sources,
+            dest=dest,
+            roles=tuple(t.roles),
+            requires=requires,
             set=effects,
             guard=None if guard is None else self._call((*path, "guard"), guard),
             decide=tuple(self._call((*path, "decide", j), c) for j, c in enumerate(t.decide)),
-            description=t.description, line=self.doc.where(path)[0],
+            description=t.description,
+            line=self.doc.where(path)[0],
         )
 
     def _call(self, path: tuple[str | int, ...], c: _Call) -> DecisionCall:
@@ -242,12 +282,18 @@ class _Builder:
         root, rest = parts[0], parts[1:]
         allowed = _REF_ROOTS.get(root, set())
         ok = root in _REF_ROOTS and (
-            (allowed is None and len(rest) >= 1) or (allowed is not None and (
-                (not allowed and not rest) or (len(rest) == 1 and rest[0] in allowed)))
+            (allowed is None and len(rest) >= 1)
+            or (
+                allowed is not None
+                and ((not allowed and not rest) or (len(rest) == 1 and rest[0] in allowed))
+            )
         )
         if not ok:
-            self.fail(path, f"unknown reference {v!r}; use $actor.id, $actor.role, $now, "
-                      "$case.id, $case.state or $data.<field>")
+            self.fail(
+                path,
+                f"unknown reference {v!r}; use $actor.id, $actor.role, $now, "
+                "$case.id, $case.state or $data.<field>",
+            )
         return Ref(parts)
 
     def _check_pairs(self, transitions: list[TransitionDef]) -> None:
@@ -256,9 +302,11 @@ class _Builder:
             for src in t.sources:
                 first = seen.setdefault((src, t.trigger), i)
                 if first != i:
-                    self.fail(("transitions", i, "trigger"),
-                              f"trigger {t.trigger!r} from state {src!r} is already defined "
-                              f"(line {transitions[first].line}); give one of them another name")
+                    self.fail(
+                        ("transitions", i, "trigger"),
+                        f"trigger {t.trigger!r} from state {src!r} is already defined "
+                        f"(line {transitions[first].line}); give one of them another name",
+                    )
 
     def _check_reachable(
         self, initial: str, states: dict[str, StateDef], transitions: list[TransitionDef]
@@ -272,9 +320,11 @@ class _Builder:
                     frontier.append(t.dest)
         for name in states:
             if name not in reached and initial in states:
-                self.fail(("states", name),
-                          f"state {name!r} cannot be reached from {initial!r}; "
-                          "add a transition into it or remove it")
+                self.fail(
+                    ("states", name),
+                    f"state {name!r} cannot be reached from {initial!r}; "
+                    "add a transition into it or remove it",
+                )
 
     def _check_sla_triggers(
         self, states: dict[str, StateDef], transitions: list[TransitionDef]
@@ -284,9 +334,11 @@ class _Builder:
             if action in ("notify", "escalate"):
                 continue
             if not any(t.trigger == action and name in t.sources for t in transitions):
-                self.fail(("states", name, "sla", "on_breach"),
-                          f"on_breach {action!r} is neither notify, escalate nor a trigger "
-                          f"that can fire from {name!r}")
+                self.fail(
+                    ("states", name, "sla", "on_breach"),
+                    f"on_breach {action!r} is neither notify, escalate nor a trigger "
+                    f"that can fire from {name!r}",
+                )
 
 
 def _share(v: str | float) -> Decimal | None:
@@ -295,4 +347,3 @@ def _share(v: str | float) -> Decimal | None:
     except InvalidOperation:
         return None
     return d if 0 < d < 1 else None
-

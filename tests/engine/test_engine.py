@@ -25,7 +25,8 @@ from csflow import (
 from csflow._canonical import event_to_dict
 from csflow.testing import assert_chain_valid, memory_engine
 
-TICKET = parse_workflow(textwrap.dedent("""\
+TICKET = parse_workflow(
+    textwrap.dedent("""\
     workflow: ticket
     version: 1
     initial: open
@@ -55,7 +56,9 @@ TICKET = parse_workflow(textwrap.dedent("""\
         source: "*"
         dest: "="
         requires: {text: str}
-"""), "ticket.yaml")
+"""),
+    "ticket.yaml",
+)
 
 AGENT, LEAD = Actor("u1", "agent"), Actor("u2", "lead")
 START = {"customer": {"id": "c1", "name": "Zoë Ångström"}, "amount": "12.50"}
@@ -68,7 +71,8 @@ def engine_clock():  # type: ignore[no-untyped-def]
 
 def dump(engine: Engine) -> list[dict[str, object]]:
     return [event_to_dict(e) for e in engine.store.iter_events()] + [
-        {"case": repr(engine.store.load_case(c))} for c in engine.store.case_ids()]
+        {"case": repr(engine.store.load_case(c))} for c in engine.store.case_ids()
+    ]
 
 
 def test_happy_path_records_who_when_and_data(engine_clock) -> None:  # type: ignore[no-untyped-def]
@@ -77,8 +81,9 @@ def test_happy_path_records_who_when_and_data(engine_clock) -> None:  # type: ig
     assert (case.state, case.version, case.data["opened_by"]) == ("open", 1, "u1")
     assert case.data["amount"] == "12.50"  # money is kept as exact text
     clock.advance(hours=1)
-    case = engine.fire(case.id, "take", actor=AGENT, data={"note": "on it", "hours": 2},
-                       expected_version=1)
+    case = engine.fire(
+        case.id, "take", actor=AGENT, data={"note": "on it", "hours": 2}, expected_version=1
+    )
     assert case.state == "working"
     assert case.data["work"] == {"by": "agent"}
     assert case.data["taken_at"] == clock.now().isoformat().replace("+00:00", "Z")
@@ -88,8 +93,11 @@ def test_happy_path_records_who_when_and_data(engine_clock) -> None:  # type: ig
     assert case.terminal and case.state == "done"
     events = engine.history(case.id)
     assert [(e.trigger, e.source, e.dest, e.actor) for e in events] == [
-        ("start", None, "open", AGENT), ("take", "open", "working", AGENT),
-        ("comment", "working", "working", LEAD), ("finish", "working", "done", LEAD)]
+        ("start", None, "open", AGENT),
+        ("take", "open", "working", AGENT),
+        ("comment", "working", "working", LEAD),
+        ("finish", "working", "done", LEAD),
+    ]
     assert_chain_valid(events)
     assert replay(TICKET, events) == case
 
@@ -104,17 +112,24 @@ def test_personal_data_is_outside_the_hashed_payload(engine_clock) -> None:  # t
     assert case.data["customer"]["name"] == "Zoë Ångström"
 
 
-@pytest.mark.parametrize(("trigger", "actor", "data", "error"), [
-    ("fly", AGENT, None, UnknownTrigger),
-    ("finish", LEAD, None, NotAllowedInState),
-    ("take", LEAD, {"note": "x", "hours": 1}, RoleNotPermitted),
-    ("take", AGENT, {"note": "x"}, InvalidData),
-    ("take", AGENT, {"note": "x", "hours": 41}, InvalidData),
-    ("take", AGENT, {"note": "x", "hours": True}, InvalidData),
-    ("take", AGENT, {"note": "x", "hours": 1, "typo": 1}, InvalidData),
-])
+@pytest.mark.parametrize(
+    ("trigger", "actor", "data", "error"),
+    [
+        ("fly", AGENT, None, UnknownTrigger),
+        ("finish", LEAD, None, NotAllowedInState),
+        ("take", LEAD, {"note": "x", "hours": 1}, RoleNotPermitted),
+        ("take", AGENT, {"note": "x"}, InvalidData),
+        ("take", AGENT, {"note": "x", "hours": 41}, InvalidData),
+        ("take", AGENT, {"note": "x", "hours": True}, InvalidData),
+        ("take", AGENT, {"note": "x", "hours": 1, "typo": 1}, InvalidData),
+    ],
+)
 def test_refusals_name_the_problem_and_write_nothing(  # type: ignore[no-untyped-def]
-    engine_clock, trigger, actor, data, error,
+    engine_clock,
+    trigger,
+    actor,
+    data,
+    error,
 ) -> None:
     engine, _ = engine_clock
     case = engine.start("ticket", START, actor=AGENT)
@@ -157,12 +172,14 @@ def test_idempotency_key_returns_first_result_and_appends_nothing(engine_clock) 
     first = engine.start("ticket", START, actor=AGENT, idempotency_key="web-1")
     again = engine.start("ticket", START, actor=AGENT, idempotency_key="web-1")
     assert again == first
-    took = engine.fire(first.id, "take", actor=AGENT, data={"note": "a", "hours": 1},
-                       idempotency_key="web-2")
+    took = engine.fire(
+        first.id, "take", actor=AGENT, data={"note": "a", "hours": 1}, idempotency_key="web-2"
+    )
     engine.fire(first.id, "comment", actor=AGENT, data={"text": "later"})
     clock.advance(minutes=5)
-    retry = engine.fire(first.id, "take", actor=AGENT, data={"note": "a", "hours": 1},
-                        idempotency_key="web-2")
+    retry = engine.fire(
+        first.id, "take", actor=AGENT, data={"note": "a", "hours": 1}, idempotency_key="web-2"
+    )
     assert retry == took  # the result as it was then, not the case now
     assert len(engine.history(first.id)) == 3
     with pytest.raises(IdempotencyKeyReused):
@@ -186,7 +203,10 @@ def test_allowed_explains_the_rest(engine_clock) -> None:  # type: ignore[no-unt
     assert allowed.triggers == ("comment", "take")
     assert "take" in allowed and "finish" not in allowed
     assert allowed.refused["finish"] == "it can only fire from working"
-    assert "role 'lead' is not permitted; ask one of: agent" in engine.allowed(case.id, LEAD).refused["take"]
+    assert (
+        "role 'lead' is not permitted; ask one of: agent"
+        in engine.allowed(case.id, LEAD).refused["take"]
+    )
 
 
 def test_replay_as_of(engine_clock) -> None:  # type: ignore[no-untyped-def]

@@ -71,13 +71,17 @@ def test_bundled_workflows_load_and_compile() -> None:
 
 def test_unknown_state_is_located() -> None:
     found = problems(GOOD.replace("dest: done", "dest: dne"))
-    assert found == [(17, 11, "unknown state 'dne'; declared: open, working, done (or '=' to stay)")]
+    assert found == [
+        (17, 11, "unknown state 'dne'; declared: open, working, done (or '=' to stay)")
+    ]
 
 
 def test_duplicate_trigger_from_same_source() -> None:
-    text = GOOD.replace("  - trigger: on\n", "  - trigger: finish\n    source: working\n"
-                        "    dest: done\n  - trigger: on\n")
-    (line, col, msg), = problems(text)
+    text = GOOD.replace(
+        "  - trigger: on\n",
+        "  - trigger: finish\n    source: working\n    dest: done\n  - trigger: on\n",
+    )
+    ((line, col, msg),) = problems(text)
     assert (line, col) == (18, 14)
     assert "trigger 'finish' from state 'working' is already defined (line 15)" in msg
 
@@ -90,7 +94,7 @@ def test_unreachable_state_and_missing_terminal() -> None:
 
 
 def test_bad_field_type_names_the_field() -> None:
-    (line, col, msg), = problems(GOOD.replace("hours: {type: int, min: 0}", "hours: integer"))
+    ((line, col, msg),) = problems(GOOD.replace("hours: {type: int, min: 0}", "hours: integer"))
     assert (line, col) == (14, 34)
     assert msg.startswith("field hours: unknown type 'integer'")
 
@@ -98,7 +102,11 @@ def test_bad_field_type_names_the_field() -> None:
 def test_schema_errors_are_located_and_collected() -> None:
     text = GOOD.replace("version: 1", "version: one").replace("roles: [agent]", "rolez: [agent]")
     found = problems(text)
-    assert (2, 10, "version: Input should be a valid integer, unable to parse string as an integer") in found
+    assert (
+        2,
+        10,
+        "version: Input should be a valid integer, unable to parse string as an integer",
+    ) in found
     assert any(line == 13 and "unknown field" in m for line, _, m in found)
 
 
@@ -111,7 +119,7 @@ def test_role_not_declared_and_bad_reference() -> None:
 
 def test_yaml_syntax_error_and_duplicate_key() -> None:
     assert problems("workflow: x\n  bad: [\n")[0][2].startswith("not valid YAML")
-    (line, col, msg), = problems(GOOD.replace("initial: open", "initial: open\ninitial: done"))
+    ((line, col, msg),) = problems(GOOD.replace("initial: open", "initial: open\ninitial: done"))
     assert (line, col) == (4, 1) and "duplicate key 'initial'" in msg
 
 
@@ -121,9 +129,14 @@ def test_missing_file_is_a_definition_error(tmp_path) -> None:  # type: ignore[n
 
 
 def test_sla_validation() -> None:
-    msgs = [m for _, _, m in problems(GOOD.replace("2 business days", "soon")
-                                      .replace("warn_at: 75%", "warn_at: 175%")
-                                      .replace("uk-england-wales", "mars"))]
+    msgs = [
+        m
+        for _, _, m in problems(
+            GOOD.replace("2 business days", "soon")
+            .replace("warn_at: 75%", "warn_at: 175%")
+            .replace("uk-england-wales", "mars")
+        )
+    ]
     assert any("unknown calendar 'mars'; bundled: au-act" in m for m in msgs)
     assert any("SLA target: cannot read duration 'soon'" in m for m in msgs)
     assert any("warn_at is a share of the target" in m for m in msgs)
@@ -145,7 +158,9 @@ def test_mutated_workflow_files_raise_only_definition_errors(data: st.DataObject
         elif op == "cut":
             lines[i] = lines[i][: data.draw(st.integers(0, max(0, len(lines[i]))))]
         elif op == "junk":
-            lines[i] += data.draw(st.sampled_from([" x", ": [", "?", " {a: 1}", "*", " &a", " - 3"]))
+            lines[i] += data.draw(
+                st.sampled_from([" x", ": [", "?", " {a: 1}", "*", " &a", " - 3"])
+            )
         else:
             lines[i] = "  " + lines[i]
         if not lines:
