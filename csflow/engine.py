@@ -322,6 +322,8 @@ class Engine:
             change = nest(path, self._resolve(value, case, actor, after, now))
             delta, after = merge(delta, change), merge(after, change)
         for call in t.decide:
+            if call.optional and not self._inputs_known(call, after):
+                continue
             decision = self._decide(call, case, actor, after, now)
             decisions.append(decision)
             for path, output in call.store.items():

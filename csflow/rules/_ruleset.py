@@ -14,6 +14,7 @@ RuleSet until a new one loads cleanly.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from typing import Any
 
 from csflow._canonical import canonical_json
 from csflow._yaml import Located, load_yaml, validate
+from csflow.calendars import CalendarRegistry, rule_functions
 from csflow.errors import DefinitionError, InvalidFacts, Problem, UnknownDefinition
 from csflow.model import Decision
 from csflow.rules._expr import check_functions
@@ -57,6 +59,12 @@ class TestOutcome:
     @property
     def label(self) -> str:
         return self.name or f"test {self.index + 1}"
+
+
+@functools.cache
+def calendar_functions() -> Mapping[str, Callable[..., Any]]:
+    """``add_business_days(d, n, "uk-england-wales")`` and friends over the bundled calendars."""
+    return MappingProxyType(rule_functions(CalendarRegistry.bundled()))
 
 
 class RuleSet:
@@ -115,7 +123,9 @@ class RuleSet:
             docs[name] = doc
         kept = {name: files[name] for name in docs}
         version = hashlib.sha256(canonical_json(kept)).hexdigest()
-        functions = dict(functions or {})
+        # Business-calendar functions are always available, so a policy pack that
+        # counts business days works the same in the engine and in `csflow rules`.
+        functions = {**calendar_functions(), **(functions or {})}
         signatures = check_functions(functions)
         tables: dict[str, DecisionTable] = {}
         for name, doc in docs.items():

@@ -56,13 +56,17 @@ class DecisionCall:
 
     ``inputs`` maps decision inputs to literals or :class:`Ref`; when empty the
     facts are the case data's top-level fields plus ``role`` (the actor's).
-    ``store`` maps case-data paths to decision outputs.
+    ``store`` maps case-data paths to decision outputs. An ``optional`` call is
+    skipped (and not recorded) when one of its ``$data`` inputs is missing, for
+    decisions that only apply to some cases (e.g. goods remedies when a delivery
+    date is known).
     """
 
     decision: str
     inputs: Mapping[str, Any] = field(default_factory=dict)
     expect: Mapping[str, Any] = field(default_factory=dict)
     store: Mapping[str, str] = field(default_factory=dict)
+    optional: bool = False
     line: int | None = None
 
 

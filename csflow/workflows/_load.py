@@ -57,6 +57,7 @@ class _Call(_Strict):
     inputs: dict[str, Any] = Field(default_factory=dict)
     expect: dict[str, Any] = Field(default_factory=dict)
     store: dict[str, str] = Field(default_factory=dict)
+    optional: bool = False
 
 
 class _Start(_Strict):
@@ -268,9 +269,22 @@ class _Builder:
 
     def _call(self, path: tuple[str | int, ...], c: _Call) -> DecisionCall:
         inputs = {k: self._value((*path, "inputs", k), v) for k, v in c.inputs.items()}
-        if path[-1] == "guard" and not c.expect:
-            self.fail(path, "a guard needs 'expect:' (the outputs that allow the transition)")
-        return DecisionCall(c.decision, inputs, c.expect, c.store, self.doc.where(path)[0])
+        if path[-1] == "guard":
+            if not c.expect:
+                self.fail(path, "a guard needs 'expect:' (the outputs that allow the transition)")
+            if c.optional:
+                self.fail((*path, "optional"), "a guard cannot be optional")
+        if c.optional and not any(
+            isinstance(v, Ref) and v.path[0] == "data" for v in inputs.values()
+        ):
+            self.fail(
+                (*path, "optional"),
+                "'optional: true' skips the decision when a $data input "
+                "is missing, so it needs at least one $data input",
+            )
+        return DecisionCall(
+            c.decision, inputs, c.expect, c.store, c.optional, self.doc.where(path)[0]
+        )
 
     def _value(self, path: tuple[str | int, ...], v: Any) -> Any:
         """Literal, or a Ref for text starting with '$' ('$$' escapes a literal '$')."""
