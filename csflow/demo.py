@@ -69,41 +69,44 @@ def run_demo(
     clock: FixedClock,
     *,
     cases: int = 300,
+    weeks: int = 1,
     seed: int = 7,
     calendar: BusinessCalendar | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> DemoResult:
-    """Simulate ``cases`` complaints arriving over the five working days from
-    ``clock.now()``; staff act only in the business hours of ``calendar``
-    (default: England and Wales, 09:00-17:30)."""
+    """Simulate ``cases`` complaints arriving over ``weeks`` working weeks from
+    ``clock.now()``. Staff act only in the business hours of ``calendar``
+    (default: England and Wales, 09:00-17:30), and the simulation stops at the
+    close of the last day, so the latest complaints are still open."""
     rng = random.Random(seed)
     cal = calendar or CalendarRegistry.bundled()["uk-england-wales"]
     start = clock.now()
-    week = cal.business_time_between(start, cal.add_business_hours(start, 5 * 8.5))
-    queue: list[tuple[datetime, int, Iterator[Step], str, int]] = []
+    end = cal.add_business_hours(start, timedelta(hours=weeks * 5 * 8.5))
+    span = cal.business_time_between(start, end)
+    # (when, tie-break, case id ("" before it is opened), the step due then, the rest)
+    queue: list[tuple[datetime, int, str, Step | None, Iterator[Step]]] = []
     ids: list[str] = []
     for n in range(cases):
-        arrival = cal.add_business_hours(start, week * rng.random())
-        heapq.heappush(queue, (arrival, n, iter(()), "", n))
+        arrival = cal.add_business_hours(start, span * rng.random())
+        heapq.heappush(queue, (arrival, n, "", None, iter(())))
     fires = refusals = 0
-    while queue:
-        when, order, steps, case_id, n = heapq.heappop(queue)
+    while queue and queue[0][0] <= end:
+        when, order, case_id, step, steps = heapq.heappop(queue)
         clock.set(when)
-        if not case_id:
-            case = _open(engine, rng, n)
+        if step is None:
+            case = _open(engine, rng, order)
             ids.append(case.id)
-            steps, case_id = _path(rng, case), case.id
+            case_id, steps = case.id, _path(rng, case)
         else:
-            try:
-                step = next(steps)
-            except StopIteration:
-                continue
             refusals += _act(engine, rng, case_id, step)
         fires += 1
         if progress:
             progress(1)
-        wait = timedelta(hours=rng.choice([0.5, 1, 2, 3, 5, 8, 12, 16]))
-        heapq.heappush(queue, (cal.add_business_hours(when, wait), order, steps, case_id, n))
+        following = next(steps, None)
+        if following is not None:
+            due = cal.add_business_hours(when, timedelta(hours=following[0]))
+            heapq.heappush(queue, (due, order, case_id, following, steps))
+    clock.set(max(end, clock.now()))
     return DemoResult(tuple(ids), fires, refusals, start, clock.now())
 
 
@@ -164,7 +167,7 @@ def _path(rng: random.Random, case: Case) -> Iterator[Step]:
         return
     if rng.random() < 0.25:
         yield (2, "request_information", {"question": "Can you send a photo of the item?"}, "agent")
-        yield (20, "information_received", {"response": "Photo attached"}, "agent")
+        yield (8, "information_received", {"response": "Photo attached"}, "agent")
     if rng.random() < 0.1:
         yield (
             1,
@@ -195,7 +198,7 @@ def _path(rng: random.Random, case: Case) -> Iterator[Step]:
         "agent",
     )
     category = rng.choice(["refund", "compensation", "goodwill"])
-    amount = rng.choice([10, 25, 45, 80, 150, 400, 900, 3000])
+    amount = rng.choices([10, 25, 45, 80, 150, 400, 900, 3000], [25, 25, 20, 12, 8, 5, 3, 2])[0]
     yield (
         2,
         "propose_solutions",
@@ -229,7 +232,7 @@ def _path(rng: random.Random, case: Case) -> Iterator[Step]:
         {"message": "We have agreed the following remedy...", "via": "email"},
         "agent",
     )
-    yield (8, "complete_action", {"action_taken": f"Paid {amount} GBP"}, "agent")
+    yield (4, "complete_action", {"action_taken": f"Paid {amount} GBP"}, "agent")
     if rng.random() < 0.15:
         yield from _confirm(rng, reopen_chance=1.0)
         yield (
@@ -257,10 +260,10 @@ def _path(rng: random.Random, case: Case) -> Iterator[Step]:
 
 def _confirm(rng: random.Random, reopen_chance: float) -> Iterator[Step]:
     if rng.random() < reopen_chance:
-        yield (24, "reopen", {"reopen_reason": "Not happy with the outcome", "csat": 2}, "customer")
+        yield (6, "reopen", {"reopen_reason": "Not happy with the outcome", "csat": 2}, "customer")
     else:
         yield (
-            24,
+            6,
             "confirm_resolved",
             {"csat": rng.choices([5, 4, 3, 2, 1], [45, 30, 12, 8, 5])[0]},
             "customer",

@@ -22,9 +22,9 @@ from csflow.model import Case, Event
 out = Console()
 
 
-def _last_monday() -> datetime:
+def _monday(weeks_ago: int) -> datetime:
     today = datetime.now(UTC).replace(hour=8, minute=30, second=0, microsecond=0)
-    return today - timedelta(days=today.weekday() + 7)
+    return today - timedelta(days=today.weekday() + 7 * weeks_ago)
 
 
 def demo(
@@ -32,12 +32,18 @@ def demo(
         "csflow-demo.db"
     ),
     cases: Annotated[int, typer.Option(min=1, max=100_000, help="complaints to simulate")] = 300,
+    weeks: Annotated[int, typer.Option(min=1, max=52, help="working weeks they arrive over")] = 1,
     seed: Annotated[int, typer.Option(help="random seed; the same seed gives the same week")] = 7,
 ) -> None:
-    """Simulate a working week of complaints on a fresh SQLite database and summarise it."""
+    """Simulate a working week of complaints on a fresh SQLite database and summarise it.
+
+    The clock starts on last week's Monday; complaints arrive through the week,
+    staff work in business hours, and the latest complaints are still open at
+    the end.
+    """
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    clock = FixedClock(_last_monday())
+    clock = FixedClock(_monday(weeks))
     engine = Engine(f"sqlite:///{db}", clock=clock)
     with Progress(
         TextColumn("simulating"),
