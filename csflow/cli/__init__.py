@@ -6,14 +6,16 @@ import logging
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from csflow._logging import configure
 from csflow.cli import demo, rules, workflows
+from csflow.errors import CsflowError
 
 app = typer.Typer(
     no_args_is_help=True,
     help="Rule-driven, auditable complaint-handling workflows.",
-    pretty_exceptions_show_locals=False,
+    pretty_exceptions_enable=False,
 )
 
 
@@ -33,4 +35,12 @@ app.command("demo")(demo.demo)
 
 
 def main() -> None:
-    app()
+    """Entry point: csflow's own errors end in one line saying what to fix, exit 1.
+
+    Anything else is a bug in csflow and keeps its traceback.
+    """
+    try:
+        app()
+    except CsflowError as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False)
+        raise SystemExit(1) from None

@@ -52,3 +52,20 @@ def test_workflows_show_and_diagram() -> None:
     assert dot.exit_code == 0 and dot.output.startswith('digraph "complaint"')
     wrong = runner.invoke(app, ["diagram", "complaint", "--format", "png"])
     assert wrong.exit_code == 2
+
+
+def test_csflow_errors_end_in_one_line_and_exit_1(tmp_path: Path) -> None:
+    """The installed command, run for real: a store error is a message, not a traceback."""
+    import subprocess
+    import sys
+
+    bad = tmp_path / "missing-dir" / "x.db"
+    done = subprocess.run(
+        [sys.executable, "-c", "from csflow.cli import main; main()", "demo", "--db", str(bad)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
