@@ -1,0 +1,135 @@
+"""Step analysis: process mining on csflow's own log.
+
+For each step (state) of a workflow: how long cases dwell there in business
+time, how often they come back (rework), how often work changes hands
+between roles, what it costs, and what share of the cases that pass through
+it breach a service standard (the step's SLA) or a regulatory deadline. Plus
+the most common paths, which show where the designed process and the real
+one part.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from csflow.analytics._log import EventLog
+
+
+@dataclass(frozen=True, slots=True)
+class StepStats:
+    """One step of the workflow as the log shows it."""
+
+    step: str
+    description: str
+    sla: str | None
+    visits: int
+    cases: int
+    dwell_mean: float | None  # business hours per visit
+    dwell_median: float | None
+    dwell_p90: float | None
+    rework: int  # visits beyond a case's first to this step
+    rework_cases: int
+    handoffs: int
+    cost: Decimal  # staff cost of actions taken in the step
+    cost_per_case: Decimal | None
+    breach_share: float | None  # of the cases whose SLA here is decided
+    regulatory_breach_share: float | None  # of cases here, missed a deadline while here
+
+
+@dataclass(frozen=True, slots=True)
+class PathStats:
+    path: tuple[str, ...]
+    cases: int
+    share: float
+    mean_hours: float | None  # mean business hours to resolution of those cases
+
+
+@dataclass(frozen=True)
+class StepAnalysis:
+    workflow: str
+    steps: tuple[StepStats, ...]
+    paths: tuple[PathStats, ...]
+    handoffs: tuple[tuple[str, str, int], ...]  # from role, to role, count; most first
+
+    def review_steps(self) -> list[dict[str, Any]]:
+        """The steps as the ``identify_steps`` trigger of a process review takes them."""
+        out: list[dict[str, Any]] = []
+        for s in self.steps:
+            row: dict[str, Any] = {"step": s.step, "visits": s.visits, "rework": s.rework}
+            for key, value in (("dwell_hours", s.dwell_mean), ("breach_share", s.breach_share),
+                               ("regulatory_breach_share", s.regulatory_breach_share)):
+                if value is not None:
+                    row[key] = str(round(Decimal(str(value)), 3))
+            if s.cost_per_case is not None:
+                row["cost_per_case"] = str(s.cost_per_case)
+            out.append(row)
+        return out
+
+
+def step_analysis(log: EventLog, *, top_paths: int = 8) -> StepAnalysis:
+    """Per-step statistics in the workflow's state order, and the commonest paths."""
+    wf = log.workflow
+    dwell: dict[str, list[float]] = {s: [] for s in wf.states}
+    cases: dict[str, set[str]] = {s: set() for s in wf.states}
+    rework_cases: dict[str, set[str]] = {s: set() for s in wf.states}
+    decided: dict[str, dict[str, bool]] = {s: {} for s in wf.states}
+    hand = Counter[str]()
+    cost = Counter[str]()
+    rework = Counter[str]()
+    for v in log.visits:
+        dwell[v.state].append(v.hours)
+        cases[v.state].add(v.case_id)
+        hand[v.state] += v.handoffs
+        cost[v.state] += v.cost
+        if v.nth > 1:
+            rework[v.state] += 1
+            rework_cases[v.state].add(v.case_id)
+        if v.sla_breached is not None:
+            seen = decided[v.state]
+            seen[v.case_id] = seen.get(v.case_id, False) or v.sla_breached
+    missed = Counter(c.deadline_state for c in log.cases if c.deadline_state is not None)
+    steps = []
+    for name, state in wf.states.items():
+        xs = sorted(dwell[name])
+        n = len(cases[name])
+        verdicts = decided[name]
+        steps.append(StepStats(
+            step=name, description=state.description,
+            sla=str(state.sla.target) if state.sla else None,
+            visits=len(xs), cases=n,
+            dwell_mean=(sum(xs) / len(xs)) if xs and not state.terminal else None,
+            dwell_median=statistics.median(xs) if xs and not state.terminal else None,
+            dwell_p90=xs[min(len(xs) - 1, int(0.9 * len(xs)))] if xs and not state.terminal
+            else None,
+            rework=rework[name], rework_cases=len(rework_cases[name]), handoffs=hand[name],
+            cost=Decimal(cost[name]) / 100,
+            cost_per_case=(Decimal(cost[name]) / 100 / n).quantize(Decimal("0.01")) if n else None,
+            breach_share=(sum(verdicts.values()) / len(verdicts)) if verdicts else None,
+            regulatory_breach_share=(missed[name] / n) if n else None,
+        ))
+    return StepAnalysis(wf.name, tuple(steps), _paths(log, top_paths),
+                        tuple((a, b, k) for (a, b), k in sorted(
+                            log.handoffs.items(), key=lambda kv: -kv[1])))
+
+
+def _paths(log: EventLog, top: int) -> tuple[PathStats, ...]:
+    counts: Counter[tuple[str, ...]] = Counter()
+    hours: dict[tuple[str, ...], list[float]] = {}
+    for c in log.cases:
+        counts[c.path] += 1
+        if c.resolve_hours is not None:
+            hours.setdefault(c.path, []).append(c.resolve_hours)
+    total = len(log.cases)
+    return tuple(
+        PathStats(p, n, n / total, _mean(hours.get(p, ())))
+        for p, n in counts.most_common(top)
+    )
+
+
+def _mean(xs: Sequence[float]) -> float | None:
+    return sum(xs) / len(xs) if xs else None
