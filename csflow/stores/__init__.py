@@ -17,6 +17,7 @@ from csflow.stores.sql import SQLStore, upgrade
 __all__ = ["MemoryStore", "SQLStore", "Store", "open_store", "upgrade"]
 
 _MEMORY = ("memory", "memory://")
+_PROTOCOL = tuple(n for n in vars(Store) if not n.startswith("_"))
 
 
 def open_store(target: str | Path | URL | Engine | Connection | Store) -> Store:
@@ -40,6 +41,12 @@ def open_store(target: str | Path | URL | Engine | Connection | Store) -> Store:
         return SQLStore(target)
     if isinstance(target, Store):
         return target
+    missing = [m for m in _PROTOCOL if not callable(getattr(target, m, None))]
+    if len(missing) < len(_PROTOCOL):  # meant as a store, but incomplete
+        raise StoreError(
+            f"{type(target).__name__} does not implement the Store protocol: missing "
+            f"{', '.join(missing)} (see csflow.stores.base.Store)"
+        )
     raise StoreError(
         f"cannot open a store from {type(target).__name__}; give 'memory://', a database URL "
         "such as 'sqlite:///desk.db', a path, or a SQLAlchemy Engine or Connection"
