@@ -79,6 +79,9 @@ def run_demo(
     (default: England and Wales, 09:00-17:30), and the simulation stops at the
     close of the last day, so the latest complaints are still open."""
     rng = random.Random(seed)
+    # Purchase and regulatory facts come from their own stream, so adding them
+    # left every complaint's path (drawn from `rng`) as it was.
+    facts = random.Random(seed + 1)
     cal = calendar or CalendarRegistry.bundled()["uk-england-wales"]
     start = clock.now()
     end = cal.add_business_hours(start, timedelta(hours=weeks * 5 * 8.5))
@@ -94,7 +97,7 @@ def run_demo(
         when, order, case_id, step, steps = heapq.heappop(queue)
         clock.set(when)
         if step is None:
-            case = _open(engine, rng, order)
+            case = _open(engine, rng, facts, order)
             ids.append(case.id)
             case_id, steps = case.id, _path(rng, case)
         else:
@@ -110,7 +113,7 @@ def run_demo(
     return DemoResult(tuple(ids), fires, refusals, start, clock.now())
 
 
-def _open(engine: Engine, rng: random.Random, n: int) -> Case:
+def _open(engine: Engine, rng: random.Random, facts: random.Random, n: int) -> Case:
     area = rng.choice(list(PRODUCTS))
     name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
     data: dict[str, Any] = {
@@ -128,6 +131,23 @@ def _open(engine: Engine, rng: random.Random, n: int) -> Case:
         "desired_outcome": rng.choice(WANTS),
         "amount_claimed": str(Decimal(rng.choice([0, 15, 40, 75, 120, 300, 800, 2500]))),
     }
+    today = engine.clock.now().date()
+    if area == "retail" and facts.random() < 0.6:
+        # Faulty goods: the solution review is offered the remedy the law requires.
+        delivered = today - timedelta(days=facts.choice([3, 12, 25, 40, 90, 200]))
+        data["purchase"] = {
+            "delivered_on": delivered.isoformat(),
+            "reported_on": today.isoformat(),
+            "price": str(Decimal(facts.choice([25, 80, 240, 650]))),
+            "failed_repairs_or_replacements": facts.choice([0, 0, 1]),
+        }
+    elif area == "subscriptions" and facts.random() < 0.25:
+        # Credit and payment plans are regulated: FCA DISP deadlines apply.
+        data["regulated"] = {
+            "region": facts.choice(["england_wales", "scotland", "northern_ireland"]),
+            "kind": facts.choice(["standard", "payment_services"]),
+            "received_on": today.isoformat(),
+        }
     return engine.start(
         "complaint",
         data,

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from csflow._logging import configure
-from csflow.cli import demo, report, rules, workflows
+from csflow.cli import audit, demo, report, rules, workflows
 from csflow.errors import CsflowError
 
 app = typer.Typer(
@@ -30,6 +30,7 @@ def _root(
 
 app.add_typer(workflows.app, name="workflows")
 app.add_typer(rules.app, name="rules")
+app.add_typer(audit.app, name="audit")
 app.command("diagram")(workflows.diagram_command)
 app.command("demo")(demo.demo)
 app.command("report")(report.report)

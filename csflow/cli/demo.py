@@ -19,7 +19,10 @@ from csflow.demo import run_demo
 from csflow.engine import Engine
 from csflow.model import Case, Event
 
-out = Console()
+
+def out() -> Console:
+    """A console per call, so the width is the terminal's at that moment."""
+    return Console()
 
 
 def _monday(weeks_ago: int) -> datetime:
@@ -50,7 +53,7 @@ def demo(
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=out,
+        console=out(),
         transient=True,
     ) as bar:
         task = bar.add_task("week", total=None)
@@ -72,7 +75,7 @@ def _summary(
     table.add_column("cases", justify="right")
     for state, n in by_state.most_common():
         table.add_row(state, str(n))
-    out.print(table)
+    out().print(table)
     escalated = sum(1 for h in histories.values() if any(e.trigger == "escalate" for e in h))
     reopened = sum(1 for h in histories.values() if any(e.trigger == "reopen" for e in h))
     fcr = sum(1 for c in cases if c.data.get("first_contact_resolution"))
@@ -83,11 +86,11 @@ def _summary(
         if c.state == "closed"
     ]
     median = f"{statistics.median(hours):.1f} business hours" if hours else "n/a"
-    out.print(
+    out().print(
         f"escalated: {escalated}   reopened: {reopened}   resolved at first contact: {fcr}   "
         f"refused approvals (over authority): {refusals}"
     )
-    out.print(f"median time to resolution (closed cases): {median}")
+    out().print(f"median time to resolution (closed cases): {median}")
     example = max(
         histories.values(),
         key=lambda h: (
@@ -107,5 +110,5 @@ def _summary(
             e.dest,
             ", ".join(", ".join(d.matched) for d in e.decisions),
         )
-    out.print(hist)
-    out.print(f"database: [bold]{db.resolve()}[/bold]  (try: csflow workflows show complaint)")
+    out().print(hist)
+    out().print(f"database: [bold]{db.resolve()}[/bold]  (try: csflow workflows show complaint)")

@@ -14,8 +14,15 @@ from csflow.workflows import DEFINITIONS, FORMATS, WorkflowDef, diagram, load_wo
 from csflow.workflows._fields import describe
 
 app = typer.Typer(help="Check and inspect workflow definitions.", no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
+
+
+def out() -> Console:
+    """A console per call, so the width is the terminal's at that moment."""
+    return Console()
+
+
+def err() -> Console:
+    return Console(stderr=True)
 
 
 def _load(target: str) -> WorkflowDef:
@@ -27,7 +34,7 @@ def _load(target: str) -> WorkflowDef:
         return load_workflow(path)
     except DefinitionError as exc:
         for p in exc.problems:
-            err.print(f"[red]error[/red] {p}", highlight=False)
+            err().print(f"[red]error[/red] {p}", highlight=False)
         raise typer.Exit(1) from None
 
 
@@ -38,7 +45,7 @@ def check(
     """Validate workflow files; print every problem as file:line:col. Exit 1 on errors."""
     for f in files:
         wf = _load(f)
-        out.print(
+        out().print(
             f"[green]ok[/green] {f}: workflow {wf.name!r} v{wf.version}, "
             f"{len(wf.states)} states, {len(wf.transitions)} transitions"
         )
@@ -60,7 +67,7 @@ def show(name: Annotated[str, typer.Argument(help="workflow file or bundled name
             "\n".join(f"{n}: {describe(s)}" for n, s in t.requires),
             t.guard.decision if t.guard else "",
         )
-    out.print(table)
+    out().print(table)
 
 
 def diagram_command(
@@ -69,6 +76,6 @@ def diagram_command(
 ) -> None:
     """Print a state diagram of a workflow (Mermaid or Graphviz DOT)."""
     if format not in FORMATS:
-        err.print(f"[red]error[/red] unknown format {format!r}; use {' or '.join(FORMATS)}")
+        err().print(f"[red]error[/red] unknown format {format!r}; use {' or '.join(FORMATS)}")
         raise typer.Exit(2)
     typer.echo(diagram(_load(name), format), nl=False)

@@ -10,6 +10,7 @@ from csflow.rules._ruleset import RuleSet, TestOutcome
 from csflow.rules._table import (
     CellTest,
     Computed,
+    Constraint,
     DecisionTable,
     Example,
     Input,
@@ -20,6 +21,7 @@ from csflow.rules._table import (
 __all__ = [
     "CellTest",
     "Computed",
+    "Constraint",
     "DecisionTable",
     "Example",
     "Input",

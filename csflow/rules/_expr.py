@@ -11,6 +11,7 @@ file ever reaches ``eval`` or ``exec``, so a rule file cannot run code.
 
 from __future__ import annotations
 
+import calendar
 import inspect
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -276,20 +277,32 @@ def _add_days(d: date, n: int) -> date:
     return d + timedelta(days=n)
 
 
+def _add_months(d: date, n: int) -> date:
+    # Calendar months, as statutes count them (Interpretation Act 1978, Sch. 1):
+    # the same day n months on, or the month's last day when it has no such day
+    # (31 August + 6 months = 28 or 29 February).
+    months = d.year * 12 + d.month - 1 + n
+    year, month = divmod(months, 12)
+    day = min(d.day, calendar.monthrange(year, month + 1)[1])
+    return d.replace(year=year, month=month + 1, day=day)
+
+
 def _date_of(value: Any) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
 RUNTIME: Final[Mapping[str, Any]] = {
     "_div": _div, "_round": _round, "_days_between": _days_between, "_add_days": _add_days,
-    "_date_of": _date_of, "_min": min, "_max": max, "_abs": abs, "_len": len,
+    "_add_months": _add_months, "_date_of": _date_of, "_min": min, "_max": max, "_abs": abs,
+    "_len": len,
 }
 
 #: Built-in functions: name -> (min args, max args, runtime name).
 BUILTINS: Final[Mapping[str, tuple[int, int, str]]] = {
     "min": (2, 99, "_min"), "max": (2, 99, "_max"), "abs": (1, 1, "_abs"),
     "round": (1, 2, "_round"), "days_between": (2, 2, "_days_between"),
-    "add_days": (2, 2, "_add_days"), "count": (1, 1, "_len"), "date": (1, 1, "_date_of"),
+    "add_days": (2, 2, "_add_days"), "add_months": (2, 2, "_add_months"),
+    "count": (1, 1, "_len"), "date": (1, 1, "_date_of"),
 }
 
 
@@ -481,9 +494,9 @@ class Compiler:
             self._need(kinds[0], {"date"}, "days_between()", n.pos)
             self._need(kinds[1], {"date"}, "days_between()", n.pos)
             return INTEGER
-        if n.fn == "add_days":
-            self._need(kinds[0], {"date", "datetime"}, "add_days()", n.pos)
-            self._need(kinds[1], {"integer"}, "add_days() days", n.pos)
+        if n.fn in ("add_days", "add_months"):
+            self._need(kinds[0], {"date", "datetime"}, f"{n.fn}()", n.pos)
+            self._need(kinds[1], {"integer"}, f"{n.fn}() {n.fn[4:]}", n.pos)
             return kinds[0]
         if n.fn == "count":
             self._need(kinds[0], {"list"}, "count()", n.pos)

@@ -202,8 +202,15 @@ def _run(table: DecisionTable, ex: Example) -> TestOutcome:
 
     try:
         d = table.explain(ex.given)
-    except (InvalidFacts, DefinitionError) as exc:
+    except InvalidFacts as exc:
+        if ex.error is not None and ex.error in exc.input.split(", "):
+            return outcome(True, "", None)
         return outcome(False, str(exc), None)
+    except DefinitionError as exc:
+        return outcome(False, str(exc), None)
+    if ex.error is not None:
+        return outcome(False, f"expected an error naming {ex.error!r}, got outputs "
+                              f"{dict(d.outputs)} (rows: {', '.join(d.matched) or 'none'})", d)
     wrong = [
         f"{k}: expected {_show(v)}, got {_show(d.outputs.get(k))}"
         for k, v in ex.expect.items() if not _same(d.outputs.get(k), v)

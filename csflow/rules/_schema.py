@@ -59,11 +59,20 @@ class RowSpec(_Strict):
     source: str | None = None
 
 
+class ConstraintSpec(_Strict):
+    """A fact-consistency check: facts for which ``check`` is false are impossible."""
+
+    check: str = Field(min_length=1)
+    message: str = Field(min_length=1)
+    fact: str | None = None
+
+
 class ExampleSpec(_Strict):
     name: str | None = None
     given: dict[str, Any] = Field(default_factory=dict)
     expect: dict[str, Any] = Field(default_factory=dict)
     matched: list[str] | None = None
+    error: str | None = None
 
 
 class TableSpec(_Strict):
@@ -74,6 +83,7 @@ class TableSpec(_Strict):
     hit_policy: Literal["first", "unique", "priority", "any", "collect"]
     aggregate: Literal["sum", "min", "max", "count"] | None = None
     inputs: dict[str, InputSpec] = Field(min_length=1)
+    constraints: list[ConstraintSpec] = Field(default_factory=list)
     computed: dict[str, str | ComputedSpec] = Field(default_factory=dict)
     outputs: dict[str, OutputSpec] = Field(min_length=1)
     rules: list[RowSpec] = Field(min_length=1)

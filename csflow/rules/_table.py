@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from csflow._yaml import Located
-from csflow.errors import DefinitionError, InvalidFacts, Problem
+from csflow.errors import CalendarError, DefinitionError, InvalidFacts, Problem
 from csflow.model import Decision, RowCheck
 from csflow.rules._cells import Cell, CellError, cell_text, condition, parse_cell
 from csflow.rules._check import Fact, RowShape, analyse
@@ -41,7 +41,13 @@ from csflow.rules._expr import (
     Namespace,
     Var,
 )
-from csflow.rules._schema import ComputedSpec, InputSpec, ItemSpec, OutputSpec, TableSpec
+from csflow.rules._schema import (
+    ComputedSpec,
+    InputSpec,
+    ItemSpec,
+    OutputSpec,
+    TableSpec,
+)
 from csflow.rules._types import NUMERIC_KINDS, ValueType
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -94,6 +100,20 @@ class Computed:
 
 
 @dataclass(frozen=True)
+class Constraint:
+    """Facts that cannot all be true together, e.g. goods returned before the repair was asked.
+
+    ``check`` must hold for the facts to make sense; when it is false the call
+    fails with :class:`InvalidFacts` naming ``facts``. A check over a missing
+    optional fact does not apply (null in, null out).
+    """
+
+    check: str
+    message: str
+    facts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Output:
     name: str
     type: ValueType
@@ -131,13 +151,14 @@ class Example:
     given: Mapping[str, Any]
     expect: Mapping[str, Any]
     matched: tuple[str, ...] | None
+    error: str | None = None  # the fact an InvalidFacts error must name instead of outputs
 
 
 class DecisionTable:
     """A loaded, compiled decision table. Immutable; get one from ``RuleSet.table``."""
 
     __slots__ = (
-        "_decide", "_empty", "_outs", "_prepare", "aggregate", "computed",
+        "_decide", "_empty", "_outs", "_prepare", "aggregate", "computed", "constraints",
         "description", "examples", "file", "hit_policy", "inputs", "name", "outputs", "rows",
         "ruleset_version", "title", "version", "warnings",
     )
@@ -152,6 +173,7 @@ class DecisionTable:
     ruleset_version: str
     inputs: tuple[Input, ...]
     computed: tuple[Computed, ...]
+    constraints: tuple[Constraint, ...]
     outputs: tuple[Output, ...]
     rows: tuple[Row, ...]
     examples: tuple[Example, ...]
@@ -272,7 +294,7 @@ class _Builder:
             "_Decimal": Decimal, "_date": date, "_datetime": datetime, "_MISSING": _MISSING,
             "_D": Decision, "_new": tuple.__new__, "_name": spec.decision,
             "_ver": ruleset_version,
-            "_title": spec.title, "_ERRORS": _RUNTIME_ERRORS,
+            "_title": spec.title, "_ERRORS": _RUNTIME_ERRORS, "_CALENDAR": CalendarError,
         })
         self.scope: dict[str, Var] = {}
         self.slots: dict[str, int] = {}
@@ -330,6 +352,28 @@ class _Builder:
             self.slots[name] = len(self.slots)
             self.scope[name] = Var(f"v{len(out)}", Kind(t.kind, t.values), inp.nullable)
             out.append(inp)
+        return out
+
+    def constraints(self) -> list[tuple[Constraint, Compiled]]:
+        """Compiled over the inputs only: they are checked before anything is computed
+        from facts that cannot be true together."""
+        out: list[tuple[Constraint, Compiled]] = []
+        inputs = [x.name for x in self.inputs_]
+        for j, spec in enumerate(self.spec.constraints):
+            path = ("constraints", j)
+            compiled = self.expression(spec.check, (*path, "check"))
+            if compiled is None:
+                continue
+            if compiled.kind.name not in ("bool", "any"):
+                self.fail((*path, "check"), f"a constraint is a true/false test, but "
+                                            f"{spec.check!r} computes {compiled.kind}")
+                continue
+            if spec.fact is not None and spec.fact not in inputs:
+                self.fail((*path, "fact"), f"unknown input {spec.fact!r}; declared inputs: "
+                                           f"{', '.join(inputs)}")
+                continue
+            facts = (spec.fact,) if spec.fact else tuple(n for n in inputs if n in compiled.uses)
+            out.append((Constraint(spec.check, spec.message, facts), compiled))
         return out
 
     def computed(self) -> list[tuple[Computed, Compiled]]:
@@ -500,12 +544,19 @@ class _Builder:
                     self.fail((*path, "given"), f"test gives no value for required input "
                                                 f"{inp.name!r}")
             expect = self.expectations(ex.expect, outputs, (*path, "expect"))
+            if ex.error is not None:
+                if ex.expect or ex.matched is not None:
+                    self.fail((*path, "error"), "a test expects either outputs (expect, matched) "
+                                                "or an error, not both")
+                if ex.error not in {x.name for x in self.inputs_}:
+                    self.fail((*path, "error"), f"unknown input {ex.error!r}; `error:` names the "
+                                                "input the InvalidFacts error must blame")
             for row_id in ex.matched or ():
                 if row_id not in row_ids:
                     self.fail((*path, "matched"), f"no row has id {row_id!r}")
             line, _ = self.doc.where(path)
             matched = None if ex.matched is None else tuple(ex.matched)
-            out.append(Example(j, ex.name, line, given, expect, matched))
+            out.append(Example(j, ex.name, line, given, expect, matched, ex.error))
         return out
 
     def expectations(
@@ -533,6 +584,7 @@ class _Builder:
     def build(self) -> DecisionTable:
         spec = self.spec
         self.inputs_ = self.inputs()
+        self.constraints_ = self.constraints()
         self.computed_ = self.computed()
         outputs = self.outputs()
         self.policy(outputs)
@@ -575,13 +627,17 @@ class _Builder:
         for k, (comp, _) in enumerate(self.computed_):
             ns.values[f"_x{k}"] = _computation_error(spec.decision, comp.name)
             ns.values[f"_y{k}"] = _computed_checker(spec.decision, comp)
+            ns.values[f"_u{k}"] = _calendar_error(spec.decision, comp.name, self.computed_[k][1])
+        for k, (con, _) in enumerate(self.constraints_):
+            ns.values[f"_z{k}"] = _impossible(spec.decision, con)
         for k, o in enumerate(outputs):
             ns.values[f"_o{k}"] = o.name
             ns.values[f"_q{k}"] = _output_checker(spec, o)
         env = [self.scope[x.name].py for x in self.inputs_]
         env += [self.scope[c.name].py for c, _ in self.computed_]
         params = ", ".join(env)
-        lines = _prelude(self.inputs_, self.computed_, self.scope, self.guarded)
+        lines = _prelude(self.inputs_, self.constraints_, self.computed_, self.scope,
+                         self.guarded)
         src = ["def decide(facts):", *lines]
         cell_src: list[str] = []
         cell_meta = []
@@ -622,7 +678,8 @@ class _Builder:
             "description": spec.description, "hit_policy": spec.hit_policy,
             "aggregate": spec.aggregate, "file": self.doc.file,
             "ruleset_version": self.ruleset_version, "inputs": tuple(self.inputs_),
-            "computed": tuple(c for c, _ in self.computed_), "outputs": tuple(outputs),
+            "computed": tuple(c for c, _ in self.computed_),
+            "constraints": tuple(c for c, _ in self.constraints_), "outputs": tuple(outputs),
             "rows": tuple(rows), "examples": tuple(examples), "warnings": tuple(warnings),
             "_decide": ns.values["decide"], "_prepare": ns.values["prepare"],
             "_outs": tuple(ns.values[f"_out{i}"] for i in range(len(rows))),
@@ -656,17 +713,23 @@ class _Builder:
         cell_src.append(f"def _out{i}({params}):")
         if has_expr:
             cell_src += ["    try:", f"        return {outs}",
-                         "    except _ERRORS as exc:", f"        raise _r{i}(exc) from None"]
+                         "    except _ERRORS as exc:", f"        raise _r{i}(exc) from None",
+                         "    except _CALENDAR as exc:",
+                         f"        raise _g{i}(exc, {params}) from None"]
             ns.values[f"_r{i}"] = _row_error(self.spec.decision, self.spec.rules[i].id)
+            names = [x.name for x in self.inputs_] + [c.name for c, _ in self.computed_]
+            ns.values[f"_g{i}"] = _row_calendar_error(self.spec.decision, self.spec.rules[i].id,
+                                                      names)
         else:
             cell_src.append(f"    return {outs}")
         return " and ".join(conds) or "True", metas, has_expr, outs
 
 def _prelude(
-    inputs: Sequence[Input], computed: Sequence[tuple[Computed, Compiled]],
+    inputs: Sequence[Input], constraints: Sequence[tuple[Constraint, Compiled]],
+    computed: Sequence[tuple[Computed, Compiled]],
     scope: Mapping[str, Var], guarded: Callable[[Compiled], str],
 ) -> list[str]:
-    """Validation of the facts and evaluation of computed facts, as code lines."""
+    """Validation of the facts, their constraints and the computed facts, as code lines."""
     lines = []
     for k, inp in enumerate(inputs):
         v = f"v{k}"
@@ -680,13 +743,16 @@ def _prelude(
         ]
     pairs = ", ".join(f"_n{k}: v{k}" for k in range(len(inputs)))
     lines.append(f"    inputs = {{{pairs}}}")
+    for k, (_, compiled) in enumerate(constraints):
+        lines += [f"    if {guarded(compiled)} is False:", f"        raise _z{k}(inputs)"]
     for k, (comp, compiled) in enumerate(computed):
         expr = guarded(compiled)
         if compiled.kind.name == "any":
             expr = f"_y{k}({expr})"
         w = scope[comp.name].py
         lines += ["    try:", f"        {w} = {expr}", "    except _ERRORS as exc:",
-                  f"        raise _x{k}(exc) from None"]
+                  f"        raise _x{k}(exc) from None", "    except _CALENDAR as exc:",
+                  f"        raise _u{k}(exc, inputs) from None"]
     return lines
 
 
@@ -753,6 +819,60 @@ def _computed_checker(decision: str, comp: Computed) -> Callable[[Any], Any]:
 
 def _computation_error(decision: str, name: str) -> Callable[[Exception], InvalidFacts]:
     return lambda exc: InvalidFacts(decision, name, f"cannot be computed from these facts: {exc}")
+
+
+def _impossible(decision: str, con: Constraint) -> Callable[[Mapping[str, Any]], InvalidFacts]:
+    def error(inputs: Mapping[str, Any]) -> InvalidFacts:
+        given = ", ".join(f"{f}={_shown(inputs[f])}" for f in con.facts)
+        return InvalidFacts(decision, ", ".join(con.facts),
+                            f"{con.message} (given {given}; fails {con.check!r})")
+
+    return error
+
+
+def _calendar_message(exc: CalendarError) -> str:
+    text = str(exc)
+    prefix = f"calendar {exc.calendar!r}: "
+    return text[len(prefix):] if text.startswith(prefix) else text
+
+
+def _calendar_error(
+    decision: str, name: str, compiled: Compiled
+) -> Callable[[CalendarError, Mapping[str, Any]], CalendarError]:
+    """Keeps the CalendarError (a date the holiday tables do not cover is never a
+    silently wrong date) and says which decision, computed fact and inputs hit it."""
+
+    def error(exc: CalendarError, inputs: Mapping[str, Any]) -> CalendarError:
+        used = ", ".join(f"{k}={_shown(v)}" for k, v in inputs.items() if k in compiled.uses)
+        return CalendarError(
+            exc.calendar,
+            f"decision {decision!r} cannot compute {name!r}"
+            f"{f' from {used}' if used else ''}: {_calendar_message(exc)}",
+            exc.date,
+        )
+
+    return error
+
+
+def _row_calendar_error(
+    decision: str, row_id: str, names: Sequence[str]
+) -> Callable[..., CalendarError]:
+    def error(exc: CalendarError, *values: Any) -> CalendarError:
+        # The facts holding the very date the calendar refused are the ones to fix.
+        hit = ", ".join(f"{n}={v}" for n, v in zip(names, values, strict=True)
+                        if v is not None and v == exc.date)
+        return CalendarError(
+            exc.calendar,
+            f"decision {decision!r}, row {row_id!r} cannot compute its outputs"
+            f"{f' from {hit}' if hit else ''}: {_calendar_message(exc)}",
+            exc.date,
+        )
+
+    return error
+
+
+def _shown(value: Any) -> str:
+    return "null" if value is None else str(value)
 
 
 def _row_error(decision: str, row_id: str) -> Callable[[Exception], InvalidFacts]:

@@ -6,18 +6,22 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from csflow._canonical import GENESIS
+from csflow._canonical import GENESIS, canonical_json
+from csflow._data import ERASED
 from csflow.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict
 from csflow.model import Case, Event
 from csflow.stores import Store
+from csflow.stores.base import AuditRecord
 
 from ._chain import (
     RICH_DATA,
     RICH_DECISION,
+    T0,
     as_json,
     assert_chain,
     dump,
@@ -266,3 +270,106 @@ def test_random_histories_match_a_model(
     for case_id in model.cases:
         assert_chain(store.load_events(case_id))
     store.close()
+
+
+# -- what audit relies on --------------------------------------------------------
+
+RECORD_AT = T0
+
+
+def _record(kind: str, case_id: str | None = "c-1", **detail: Any) -> AuditRecord:
+    return AuditRecord(kind=kind, at=RECORD_AT, actor="auditor-1", case_id=case_id,
+                       detail=detail)
+
+
+def test_iter_cases_and_raw_events_mirror_what_is_stored(store: Store) -> None:
+    a, ba = start("a", 2, pii={"customer.email": "a@example.org"})
+    z, bz = start("z")
+    store.append(a, ba, 0)
+    store.append(z, bz, 0)
+
+    assert [as_json(c) for c in store.iter_cases()] == [as_json(a), as_json(z)]
+    raw = list(store.iter_raw_events())
+    assert [(r[0], r[1], r[2]) for r in raw] == [(e.case_id, e.seq, e.hash) for e in [*ba, *bz]]
+    for (_, _, _, payload, pii), e in zip(raw, [*ba, *bz], strict=True):
+        want = as_json(e)
+        assert (orjson.loads(pii) if pii else {}) == want.pop("pii")
+        assert orjson.loads(payload) == want
+        assert payload == canonical_json(want).decode()
+
+
+def test_rulesets_are_kept_once_by_version(store: Store) -> None:
+    files = {"complaint/escalation.yaml": "decision: escalation\n# Zoë ✓\n"}
+    assert store.load_ruleset("v1") is None
+    store.save_ruleset("v1", files)
+    store.save_ruleset("v1", {"other.yaml": "ignored: the version is already kept"})
+    store.save_ruleset("v2", {})
+    assert dict(store.load_ruleset("v1") or {}) == files
+    assert store.load_ruleset("v2") == {}
+    assert store.load_ruleset("v3") is None
+
+
+def test_erase_pii_blanks_values_keeps_the_chain_and_logs(store: Store) -> None:
+    pii = {"customer.name": "Zoë", "customer.email": "zoe@example.org"}
+    case, batch = start("c-1", 2, pii=pii, data={"customer": {"id": "cust-1"}})
+    case = dataclasses.replace(case, data={"customer": {"id": "cust-1", "name": "Zoë",
+                                                        "email": "zoe@example.org"}})
+    store.append(case, batch, 0)
+    other, other_batch = start("c-2", pii=pii)
+    store.append(other, other_batch, 0)
+
+    erased = store.erase_pii("c-1", ["customer.name", "customer.phone"],
+                             _record("erasure", paths=["customer.name"]))
+
+    assert erased == 2
+    history = store.load_events("c-1")
+    assert_chain(history)
+    for e in history:
+        assert "value" not in e.pii["customer.name"] and "salt" not in e.pii["customer.name"]
+        assert e.pii["customer.email"]["value"] == "zoe@example.org"
+        assert e.pii_digests == batch[0].pii_digests
+    assert store.load_case("c-1").data == {"customer": {
+        "id": "cust-1", "name": ERASED, "email": "zoe@example.org"}}
+    assert store.load_events("c-2")[0].pii["customer.name"]["value"] == "Zoë"
+    [record] = store.audit_records()
+    assert as_json_record(record) == as_json_record(
+        _record("erasure", paths=["customer.name"]))
+    with pytest.raises(CaseNotFound):
+        store.erase_pii("nope", ["customer.name"], _record("erasure", "nope"))
+    assert len(store.audit_records()) == 1
+
+
+def test_purge_case_deletes_everything_of_one_case_and_logs(store: Store) -> None:
+    a, ba = start("a", 2, keys=["k-a", None])
+    b, bb = start("b", keys=["k-b"])
+    store.append(a, ba, 0)
+    store.append(b, bb, 0)
+
+    store.purge_case("a", _record("retention_purge", "a", events=2))
+
+    assert list(store.case_ids()) == ["b"]
+    with pytest.raises(CaseNotFound):
+        store.load_case("a")
+    assert store.load_events("a") == []
+    assert [e.case_id for e in store.iter_events()] == ["b"]
+    assert [r[0] for r in store.iter_raw_events()] == ["b"]
+    assert store.find_idempotency_key("k-a") is None
+    assert store.find_idempotency_key("k-b") == ("b", 1)
+    assert [(r.kind, r.case_id, dict(r.detail)) for r in store.audit_records()] == [
+        ("retention_purge", "a", {"events": 2})]
+    with pytest.raises(CaseNotFound):
+        store.purge_case("a", _record("retention_purge", "a"))
+    # the id is free again, as for a case never created
+    again, batch = start("a")
+    store.append(again, batch, 0)
+
+
+def test_audit_records_keep_their_order(store: Store) -> None:
+    store.add_audit_record(_record("anchor", None, root="ab" * 32))
+    store.add_audit_record(_record("erasure", "c-9"))
+    assert [(r.kind, r.case_id) for r in store.audit_records()] == [
+        ("anchor", None), ("erasure", "c-9")]
+
+
+def as_json_record(r: AuditRecord) -> Any:
+    return orjson.loads(canonical_json(dataclasses.asdict(r)))
