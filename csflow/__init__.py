@@ -4,10 +4,22 @@ The public API is exactly ``__all__`` below (a test keeps it so); everything
 in modules whose name starts with ``_`` is private and may change.
 """
 
+from csflow._outbox import (
+    Backoff,
+    Dispatcher,
+    DispatchReport,
+    JsonlSender,
+    LoggingSender,
+    OutboxMessage,
+    Sender,
+)
 from csflow._replay import replay
+from csflow._timers import Timer
+from csflow.calendars import BusinessCalendar, BusinessDuration, CalendarRegistry
 from csflow.clock import Clock, FixedClock, SystemClock
-from csflow.engine import Allowed, Engine
+from csflow.engine import Allowed, DueReport, Engine
 from csflow.errors import (
+    CalendarError,
     CaseAlreadyExists,
     CaseNotFound,
     ChainBroken,
@@ -28,6 +40,7 @@ from csflow.errors import (
     UnknownTrigger,
 )
 from csflow.model import Actor, Case, Decision, Event, RowCheck
+from csflow.rules import RuleSet
 from csflow.stores import MemoryStore, SQLStore, Store, open_store
 from csflow.workflows import WorkflowDef, load_workflow, parse_workflow
 
@@ -36,6 +49,11 @@ __version__ = "0.1.0"
 __all__ = [
     "Actor",
     "Allowed",
+    "Backoff",
+    "BusinessCalendar",
+    "BusinessDuration",
+    "CalendarError",
+    "CalendarRegistry",
     "Case",
     "CaseAlreadyExists",
     "CaseNotFound",
@@ -45,6 +63,9 @@ __all__ = [
     "CsflowError",
     "Decision",
     "DefinitionError",
+    "DispatchReport",
+    "Dispatcher",
+    "DueReport",
     "Engine",
     "Event",
     "FixedClock",
@@ -52,16 +73,22 @@ __all__ = [
     "IdempotencyKeyReused",
     "InvalidData",
     "InvalidFacts",
+    "JsonlSender",
+    "LoggingSender",
     "MemoryStore",
     "MissingDependency",
     "NotAllowedInState",
+    "OutboxMessage",
     "Problem",
     "RoleNotPermitted",
     "RowCheck",
+    "RuleSet",
     "SQLStore",
+    "Sender",
     "Store",
     "StoreError",
     "SystemClock",
+    "Timer",
     "TransitionRefused",
     "UnknownDefinition",
     "UnknownTrigger",

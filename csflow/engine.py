@@ -8,9 +8,12 @@ raises :class:`ConcurrencyConflict` from the append, which writes nothing.
 
 from __future__ import annotations
 
+import os
+import socket
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +23,19 @@ from pydantic import ValidationError
 from csflow._canonical import GENESIS, canonical_json, check_json_value, event_hash, seal_pii
 from csflow._data import get_path, has_path, merge, nest, split_paths
 from csflow._logging import default_logger
+from csflow._outbox import OutboxMessage
 from csflow._replay import replay
+from csflow._timers import (
+    NO_CHANGES,
+    SYSTEM,
+    Timer,
+    TimerChanges,
+    TimerPlan,
+    plan_fire,
+    plan_transition,
+)
+from csflow._timers import affected as timers_affected
+from csflow.calendars import CalendarRegistry
 from csflow.clock import Clock, SystemClock
 from csflow.errors import (
     ConcurrencyConflict,
@@ -32,6 +47,7 @@ from csflow.errors import (
     NotAllowedInState,
     Problem,
     RoleNotPermitted,
+    TransitionRefused,
     UnknownDefinition,
     UnknownTrigger,
 )
@@ -49,6 +65,9 @@ from csflow.workflows import (
 )
 
 POLICIES = Path(__file__).parent / "policies"
+# A timer firing races user fires on the same case; each conflict means the
+# case moved, so a few fresh attempts settle it.
+_TIMER_RETRIES = 5
 
 if TYPE_CHECKING:
     from csflow.rules import RuleSet
@@ -91,9 +110,13 @@ class Engine:
         clock: Clock | None = None,
         logger: Any = None,
         new_id: Callable[[], str] | None = None,
+        calendars: CalendarRegistry | None = None,
     ) -> None:
         self.store: Store = store if isinstance(store, Store) else open_store(store)
         self.clock: Clock = clock or SystemClock()
+        self.calendars = calendars or CalendarRegistry.bundled()
+        # Names this process's timer leases, for whoever inspects a stuck one.
+        self._worker = f"{socket.gethostname()}:{os.getpid()}"
         self._log = logger if logger is not None else default_logger()
         self._new_id = new_id or (lambda: uuid.uuid4().hex)
         defs = [
@@ -109,7 +132,12 @@ class Engine:
                 )
             self._compiled[wf.key] = compile_workflow(wf)
             self._latest[wf.name] = max(self._latest.get(wf.name, 0), wf.version)
+        self._check_migrations(defs)
         self.rules = self._load_rules(rules, defs)
+        if self.rules is not None:
+            # Content-addressed and idempotent: audit can re-check every recorded
+            # decision under exactly the rules then in force, without today's files.
+            self.store.save_ruleset(self.rules.version, self.rules.files)
 
     # -- set-up -------------------------------------------------------------
 
@@ -142,6 +170,27 @@ class Engine:
         if problems:
             raise DefinitionError(problems)
         return ruleset
+
+    def _check_migrations(self, defs: list[WorkflowDef]) -> None:
+        """Every state of a loaded older version must land on a state of the newer one."""
+        problems = []
+        for wf in defs:
+            for m in wf.migrations:
+                old = self._compiled.get((wf.name, m.from_version))
+                if old is None:
+                    continue
+                for state in old.definition.states:
+                    if m.states.get(state, state) not in wf.states:
+                        problems.append(
+                            Problem(
+                                f"migration from version {m.from_version}: state {state!r} "
+                                f"is not in version {wf.version}; map it under 'states:'",
+                                wf.file,
+                                m.line,
+                            )
+                        )
+        if problems:
+            raise DefinitionError(problems)
 
     def workflow(self, name: str, version: int | None = None) -> WorkflowDef:
         return self._compiled_for(name, version).definition
@@ -301,8 +350,32 @@ class Engine:
         idempotency_key: str | None,
         dest: str,
     ) -> Case:
-        wf = compiled.definition
-        now = self.clock.now()
+        batch = _Batch(case, self.clock.now())
+        self._step(batch, compiled.definition, t, actor, data, idempotency_key, dest)
+        try:
+            return self._write(batch)
+        except CsflowError:
+            # A concurrent retry with the same key may have won the race: give its result.
+            if idempotency_key is not None:
+                first = self._idempotent_result(idempotency_key, case.id, t.trigger)
+                if first is not None:
+                    return first
+            raise
+
+    def _step(
+        self,
+        batch: _Batch,
+        wf: WorkflowDef,
+        t: TransitionDef,
+        actor: Actor,
+        data: Mapping[str, Any] | None,
+        idempotency_key: str | None,
+        dest: str,
+    ) -> None:
+        """Add one transition to ``batch``: everything is decided before ``batch`` changes,
+        so a refusal leaves it as it was."""
+        case, now = batch.case, batch.now
+        compiled = self._compiled_for(wf.name, wf.version)
         delta = self._validate(compiled, case, t, data or EMPTY)
         after = merge(case.data, delta)
         decisions: list[Decision] = []
@@ -322,7 +395,7 @@ class Engine:
             change = nest(path, self._resolve(value, case, actor, after, now))
             delta, after = merge(delta, change), merge(after, change)
         for call in t.decide:
-            if call.optional and not self._inputs_known(call, after):
+            if call.optional and not self._required_known(call, after):
                 continue
             decision = self._decide(call, case, actor, after, now)
             decisions.append(decision)
@@ -333,63 +406,246 @@ class Engine:
         # the same from every store; the event carries exactly these values.
         delta = orjson.loads(canonical_json(delta))
         after = merge(case.data, delta)
-        public, personal = split_paths(delta, wf.pii)
-        pii, digests = seal_pii(personal)
-        seq = case.version + 1
-        event = Event(
-            case_id=case.id,
-            seq=seq,
-            type="start" if seq == 1 else "transition",
-            workflow=wf.name,
-            workflow_version=wf.version,
+        plan = self._plan_timers(batch, wf, t.trigger, dest, delta, after)
+        self._apply_plan(batch, wf, plan)
+        event = batch.add(
+            wf,
+            type="start" if case.version == 0 else "transition",
             trigger=t.trigger,
-            source=None if seq == 1 else case.state,
             dest=dest,
             actor=actor,
-            data=public,
+            delta=delta,
             decisions=tuple(decisions),
-            occurred_at=now,
-            recorded_at=now,
-            idempotency_key=idempotency_key,
-            prev_hash=case.last_hash,
-            hash="",
-            pii_digests=digests,
-            pii=pii,
+            key=idempotency_key,
         )
-        event = _with_hash(event)
-        snapshot = Case(
-            id=case.id,
-            workflow=wf.name,
-            workflow_version=wf.version,
-            state=dest,
-            data=after,
-            version=seq,
-            created_at=now if seq == 1 else case.created_at,
-            updated_at=now,
-            last_hash=event.hash,
-            terminal=dest in wf.terminal_states,
+        for i, emit in enumerate(t.emit):
+            payload = {k: self._resolve(v, case, actor, after, now) for k, v in emit.data.items()}
+            batch.message(wf, event, i, emit.message, emit.to, payload)
+
+    def _plan_timers(
+        self,
+        batch: _Batch,
+        wf: WorkflowDef,
+        trigger: str,
+        dest: str,
+        delta: Mapping[str, Any],
+        after: Mapping[str, Any],
+    ) -> TimerPlan:
+        case = batch.case
+        new = case.version == 0
+        if not timers_affected(wf, case.state, dest, delta, new_case=new):
+            return TimerPlan()
+        try:
+            return plan_transition(
+                wf,
+                self.calendars,
+                case_id=case.id,
+                state=None if new else case.state,
+                dest=dest,
+                data_after=after,
+                timers=self._timers_of(batch),
+                now=batch.now,
+                next_seq=case.version + 1,
+            )
+        except ValueError as exc:  # a deadline field that holds no date
+            raise InvalidData(case.id, case.state, trigger, {"data": str(exc)}) from None
+
+    def _timers_of(self, batch: _Batch) -> list[Timer]:
+        """The case's timers as of the batch so far (read from the store once)."""
+        if batch.timers is None:
+            batch.timers = {} if batch.base.version == 0 else {
+                t.id: t for t in self.store.load_timers(batch.base.id)
+            }
+            batch.loaded = dict(batch.timers)
+        return list(batch.timers.values())
+
+    def _apply_plan(self, batch: _Batch, wf: WorkflowDef, plan: TimerPlan) -> None:
+        if plan.record or plan.changes:
+            self._timers_of(batch)
+        for m in plan.record:
+            event = batch.add(
+                wf,
+                type="timer",
+                trigger=m.trigger,
+                dest=batch.case.state,
+                actor=SYSTEM,
+                delta=orjson.loads(canonical_json(m.delta(batch.now))),
+                key=m.timer.key,
+            )
+            if m.message is not None:
+                t = m.timer
+                due = None if t.due_at is None else t.due_at.isoformat()
+                info = {"kind": t.kind, "name": t.name, "due_at": due, "action": t.action}
+                batch.message(wf, event, 0, m.message, "team", info)
+        assert batch.timers is not None or not plan.changes
+        if batch.timers is not None:
+            for timer_id in plan.changes.drop:
+                batch.timers.pop(timer_id, None)
+            for timer in plan.changes.put:
+                batch.timers[timer.id] = timer
+
+    def _write(self, batch: _Batch) -> Case:
+        self.store.append(
+            batch.case,
+            batch.events,
+            batch.base.version,
+            timers=batch.timer_changes(),
+            outbox=batch.outbox,
+        )
+        for e in batch.events:
+            self._log.info(
+                "csflow.fired",
+                case_id=e.case_id,
+                workflow=e.workflow,
+                trigger=e.trigger,
+                source=e.source,
+                dest=e.dest,
+                seq=e.seq,
+                actor=None if e.actor is None else e.actor.id,
+                role=None if e.actor is None else e.actor.role,
+            )
+        return batch.case
+
+    # -- timers ---------------------------------------------------------------
+
+    def timers(self, case_id: str) -> list[Timer]:
+        """The case's running and paused SLA and deadline timers, soonest first."""
+        self.store.load_case(case_id)
+        far = datetime.max.replace(tzinfo=UTC)
+        return sorted(self.store.load_timers(case_id), key=lambda t: (t.due_at or far, t.id))
+
+    def run_due(
+        self,
+        *,
+        limit: int = 100,
+        lease: timedelta = timedelta(minutes=5),
+        worker: str | None = None,
+    ) -> DueReport:
+        """Fire the timers due now, each exactly once however many workers run this.
+
+        Claims up to ``limit`` due timers with a ``lease`` (a worker that dies
+        leaves them to be claimed again once it ends) and fires each through
+        :meth:`fire_timer`. Errors are counted and logged, not raised, so one
+        bad case cannot stop a worker; such a timer is retried after its lease.
+        """
+        now = self.clock.now()
+        claimed = self.store.claim_timers(
+            now, limit=limit, lease_until=now + lease, worker=worker or self._worker
+        )
+        fired = skipped = 0
+        failed: list[str] = []
+        for timer in claimed:
+            try:
+                done = self.fire_timer(timer)
+            except CsflowError as exc:
+                failed.append(f"{timer.id}: {exc}")
+                self._log.warning("csflow.timer_failed", timer=timer.id, error=str(exc))
+                continue
+            fired, skipped = (fired + 1, skipped) if done else (fired, skipped + 1)
+        return DueReport(len(claimed), fired, skipped, tuple(failed))
+
+    def fire_timer(self, timer: Timer) -> Case | None:
+        """Record a due timer's milestone (and run its breach action) in one append.
+
+        Returns the case after it, or None when the timer was already recorded
+        or no longer applies (its clock stopped, paused or moved since it was
+        read). The event's idempotency key is ``timer:<id>``, so however often
+        a timer is fired, by however many workers, it is recorded once. A
+        concurrent change to the case is retried a few times.
+        """
+        for attempt in range(_TIMER_RETRIES):
+            # No key lookup first: the append that records a timer also deletes
+            # it, so a recorded timer is simply not found below.
+            case = self.store.load_case(timer.case_id)
+            batch = _Batch(case, self.clock.now())
+            plan = plan_fire(timer, self._timers_of(batch), batch.now)
+            if plan is None:
+                return None
+            wf = self.workflow(case.workflow, case.workflow_version)
+            self._apply_plan(batch, wf, plan)
+            action = plan.record[0].fires
+            if action is not None:
+                self._breach_action(batch, wf, action, timer)
+            try:
+                return self._write(batch)
+            except ConcurrencyConflict:
+                if attempt == _TIMER_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _breach_action(self, batch: _Batch, wf: WorkflowDef, trigger: str, timer: Timer) -> None:
+        """Fire the trigger a breach names, as ``system``, after the breach event."""
+        compiled = self._compiled_for(wf.name, wf.version)
+        case = batch.case
+        try:
+            t = self._transition(compiled, case, trigger, SYSTEM)
+            dest = compiled.fire(case.state, trigger)
+            self._step(batch, wf, t, SYSTEM, None, f"{timer.key}:{trigger}", dest)
+        except TransitionRefused as exc:
+            # The breach itself stays recorded; the refusal says why nothing followed.
+            self._log.warning("csflow.breach_action_refused", timer=timer.id, reason=str(exc))
+
+    # -- workflow versions -----------------------------------------------------
+
+    def migrate(
+        self,
+        case_id: str,
+        *,
+        actor: Actor,
+        version: int | None = None,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Case:
+        """Move a case onto another version of its workflow (default: the latest).
+
+        Cases stay on the version they started with until migrated; the target
+        version must declare ``migrations: [{from: N, states: {old: new}}]``.
+        Recorded as an event of type ``migration`` (trigger ``migrate``) whose
+        source is the old state and dest the new one, and clocks move as for
+        a transition between them.
+        """
+        if idempotency_key is not None:
+            first = self._idempotent_result(idempotency_key, case_id, "migrate")
+            if first is not None:
+                return first
+        case = self.store.load_case(case_id)
+        if expected_version is not None and expected_version != case.version:
+            raise ConcurrencyConflict(case_id, expected_version, case.version)
+        target = self.workflow(case.workflow, version)
+        if target.version == case.workflow_version:
+            raise NotAllowedInState(
+                case.id, case.state, "migrate", f"it is already on version {target.version}"
+            )
+        mapping = target.migration_from(case.workflow_version)
+        if mapping is None:
+            raise NotAllowedInState(
+                case.id,
+                case.state,
+                "migrate",
+                f"workflow {target.name!r} version {target.version} declares no migration "
+                f"from version {case.workflow_version}; add one under 'migrations:'",
+            )
+        dest = mapping.states.get(case.state, case.state)
+        batch = _Batch(case, self.clock.now())
+        plan = self._plan_timers(batch, target, "migrate", dest, EMPTY, case.data)
+        self._apply_plan(batch, target, plan)
+        batch.add(
+            target,
+            type="migration",
+            trigger="migrate",
+            dest=dest,
+            actor=actor,
+            delta=EMPTY,
+            key=idempotency_key,
         )
         try:
-            self.store.append(snapshot, [event], case.version)
+            return self._write(batch)
         except CsflowError:
-            # A concurrent retry with the same key may have won the race: give its result.
             if idempotency_key is not None:
-                first = self._idempotent_result(idempotency_key, case.id, t.trigger)
+                first = self._idempotent_result(idempotency_key, case.id, "migrate")
                 if first is not None:
                     return first
             raise
-        self._log.info(
-            "csflow.fired",
-            case_id=case.id,
-            workflow=wf.name,
-            trigger=t.trigger,
-            source=event.source,
-            dest=dest,
-            seq=seq,
-            actor=actor.id,
-            role=actor.role,
-        )
-        return snapshot
 
     @staticmethod
     def _validate(
@@ -448,6 +704,17 @@ class Engine:
             return case.id if rest == ("id",) else case.state
         return now  # "$now": the loader accepts no other roots
 
+    def _required_known(self, call: DecisionCall, data: Mapping[str, Any]) -> bool:
+        """Whether an optional decision applies: the $data facts its table requires
+        are present. Its optional inputs (a repair date, say) may still be missing."""
+        assert self.rules is not None
+        required = {i.name for i in self.rules.table(call.decision).inputs if not i.optional}
+        return all(
+            k not in required or not isinstance(v, Ref) or v.path[0] != "data"
+            or has_path(data, v.path[1:])
+            for k, v in call.inputs.items()
+        )
+
     @staticmethod
     def _inputs_known(call: DecisionCall, data: Mapping[str, Any]) -> bool:
         return all(
@@ -467,6 +734,127 @@ class Engine:
         return replay(self.workflow(last.workflow, last.workflow_version), events)
 
 
+class _Batch:
+    """What one append will write, built up step by step from a case as loaded.
+
+    ``case`` is the case after the events added so far. ``timers`` is the
+    case's timers as the batch has changed them (None until something needs
+    them, so most fires never read them); ``loaded`` is how they were read,
+    and the difference is what the append writes.
+    """
+
+    __slots__ = ("base", "case", "events", "loaded", "now", "outbox", "timers")
+
+    def __init__(self, case: Case, now: datetime) -> None:
+        self.base = self.case = case
+        self.now = now
+        self.events: list[Event] = []
+        self.outbox: list[OutboxMessage] = []
+        self.timers: dict[str, Timer] | None = None
+        self.loaded: dict[str, Timer] = {}
+
+    def add(
+        self,
+        wf: WorkflowDef,
+        *,
+        type: str,
+        trigger: str,
+        dest: str,
+        actor: Actor,
+        delta: Mapping[str, Any],
+        decisions: tuple[Decision, ...] = (),
+        key: str | None = None,
+    ) -> Event:
+        """Chain one more event (``delta`` in JSON form) and move ``case`` past it."""
+        case, now = self.case, self.now
+        public, personal = split_paths(delta, wf.pii)
+        pii, digests = seal_pii(personal)
+        seq = case.version + 1
+        event = Event(
+            case_id=case.id,
+            seq=seq,
+            type=type,
+            workflow=wf.name,
+            workflow_version=wf.version,
+            trigger=trigger,
+            source=None if seq == 1 else case.state,
+            dest=dest,
+            actor=actor,
+            data=public,
+            decisions=decisions,
+            occurred_at=now,
+            recorded_at=now,
+            idempotency_key=key,
+            prev_hash=case.last_hash,
+            hash="",
+            pii_digests=digests,
+            pii=pii,
+        )
+        event = _with_hash(event)
+        self.events.append(event)
+        self.case = Case(
+            id=case.id,
+            workflow=wf.name,
+            workflow_version=wf.version,
+            state=dest,
+            data=merge(case.data, delta),
+            version=seq,
+            created_at=now if seq == 1 else case.created_at,
+            updated_at=now,
+            last_hash=event.hash,
+            terminal=dest in wf.terminal_states,
+        )
+        return event
+
+    def message(
+        self, wf: WorkflowDef, event: Event, index: int, name: str, to: str,
+        data: Mapping[str, Any],
+    ) -> None:
+        """An outbox message caused by ``event``; its id ``case:seq:index`` never changes."""
+        payload = orjson.loads(
+            canonical_json(
+                {
+                    "message": name,
+                    "to": to,
+                    "case_id": event.case_id,
+                    "workflow": wf.name,
+                    "trigger": event.trigger,
+                    "state": event.dest,
+                    "data": data,
+                }
+            )
+        )
+        self.outbox.append(
+            OutboxMessage(
+                id=f"{event.case_id}:{event.seq}:{index}",
+                case_id=event.case_id,
+                seq=event.seq,
+                message=name,
+                to=to,
+                payload=payload,
+                created_at=self.now,
+            )
+        )
+
+    def timer_changes(self) -> TimerChanges:
+        if self.timers is None:
+            return NO_CHANGES
+        put = tuple(t for i, t in self.timers.items() if self.loaded.get(i) != t)
+        drop = tuple(i for i in self.loaded if i not in self.timers)
+        return TimerChanges(put, drop)
+
+
+@dataclass(frozen=True)
+class DueReport:
+    """What one :meth:`Engine.run_due` pass did: timers claimed, fired, no longer
+    applicable (stopped or moved since), and failed (retried after their lease)."""
+
+    claimed: int
+    fired: int
+    skipped: int
+    failed: tuple[str, ...] = ()
+
+
 def _meets(decision: Decision, expect: Mapping[str, Any]) -> bool:
     return all(decision.outputs.get(k) == v for k, v in expect.items())
 
@@ -475,4 +863,4 @@ def _with_hash(event: Event) -> Event:
     return replace(event, hash=event_hash(event))
 
 
-__all__: Sequence[str] = ["Allowed", "Engine"]
+__all__: Sequence[str] = ["Allowed", "DueReport", "Engine"]

@@ -7,6 +7,9 @@ import types
 import csflow
 
 EXPECTED = {
+    "Backoff", "BusinessCalendar", "BusinessDuration", "CalendarError", "CalendarRegistry",
+    "DispatchReport", "Dispatcher", "DueReport", "JsonlSender", "LoggingSender",
+    "OutboxMessage", "RuleSet", "Sender", "Timer",
     "Actor",
     "Allowed",
     "Case",

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from csflow._data import merge
 from csflow.calendars import BusinessCalendar, BusinessDuration, CalendarRegistry
@@ -88,9 +88,13 @@ class LogSpec:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Visit:
-    """One stay of a case in one state (step), from entering to leaving it."""
+class Visit(NamedTuple):
+    """One stay of a case in one state (step), from entering to leaving it.
+
+    A named tuple rather than a frozen dataclass: a log has one per visit,
+    and building a frozen dataclass costs four times as much, which at a
+    million events is more than reading them.
+    """
 
     case_id: str
     state: str
@@ -104,9 +108,8 @@ class Visit:
     sla_breached: bool | None  # None: no SLA, or not yet decided
 
 
-@dataclass(frozen=True, slots=True)
-class CaseFacts:
-    """What the measures need to know about one case."""
+class CaseFacts(NamedTuple):
+    """What the measures need to know about one case (a named tuple, as :class:`Visit`)."""
 
     id: str
     opened_at: datetime
@@ -157,27 +160,27 @@ class EventLog:
 # Codes for what a trigger means to the measures (a trigger may mean several).
 _FIRST, _RESPONSE, _ESCALATION, _REOPEN, _CONFIRM = 1, 2, 4, 8, 16
 
+_RawVisit = tuple[str, datetime, int, int, int]
+"""A visit as the pass records it: (state, entered, actions, handoffs, cost)."""
+
 
 class _Acc:
     """A case being read: the open visit plus running counts."""
 
     __slots__ = (
-        "ack",
         "actions",
         "cost",
-        "csat",
         "entered",
         "escalations",
         "fields",
         "flags",
         "handoffs",
         "id",
-        "nth",
         "opened",
-        "remedy",
         "reopens",
         "resolved",
         "respond",
+        "respond_visit",
         "role",
         "state",
         "visit_cost",
@@ -195,17 +198,13 @@ class _Acc:
         self.visit_cost = 0
         self.role = role
         self.flags = 0
-        self.ack: datetime | None = None
         self.respond: datetime | None = None
-        self.resolved: datetime | None = None
+        self.respond_visit = -1  # the visit the first response entered, if it changed state
+        self.resolved = -1  # the first visit to a resolved state
         self.escalations = 0
         self.reopens = 0
-        self.csat: int | None = None
-        self.remedy = 0
         self.fields: dict[str, Any] = {}
-        # (state, entered, left, actions, handoffs, cost)
-        self.visits: list[tuple[str, datetime, datetime | None, int, int, int]] = []
-        self.nth: Counter[str] = Counter()
+        self.visits: list[_RawVisit] = []  # closed visits; the open one is in the fields above
 
 
 # One loop body on purpose: a function call per event would double the cost of the pass.
@@ -252,10 +251,11 @@ def read_log(  # noqa: PLR0915
         parts = tuple(path.split("."))
         watched.setdefault(parts[0], []).append((key, parts[1:]))
     resolved = frozenset(spec.resolved_states)
-    rates = spec.action_cost
     name = wf.name
 
+    # Bound once: attribute and global lookups per event are a visible share of the pass.
     accs: dict[str, _Acc] = {}
+    find, rate, means, watch = accs.get, dict(spec.action_cost).get, meaning.get, watched.get
     others: dict[str, dict[str, Any]] = {}
     handoffs: Counter[tuple[str, str]] = Counter()
     count = 0
@@ -268,49 +268,51 @@ def read_log(  # noqa: PLR0915
         t = e.occurred_at
         if last is None or t > last:
             last = t
-        role = e.actor.role if e.actor is not None else "system"
-        acc = accs.get(e.case_id)
+        actor = e.actor
+        role = actor.role if actor is not None else "system"
+        acc = find(e.case_id)
         if acc is None:
-            acc = accs[e.case_id] = _Acc(e, role, rates.get(role, 0))
-            acc.nth[e.dest] = 1
+            acc = accs[e.case_id] = _Acc(e, role, rate(role, 0))
         else:
             # Timer events (SLA met/breached) are the engine's bookkeeping, not
             # work: they cost nothing and hand nothing over.
             if e.type != "timer":
                 acc.actions += 1
-                c = rates.get(role, 0)
-                acc.cost += c
-                acc.visit_cost += c
+                c = rate(role, 0)
+                if c:
+                    acc.cost += c
+                    acc.visit_cost += c
                 if role != acc.role:
                     acc.handoffs += 1
                     handoffs[(acc.role, role)] += 1
                     acc.role = role
-            code = meaning.get(e.trigger, 0)
+            dest = e.dest
+            if dest != acc.state:
+                visits = acc.visits
+                visits.append((acc.state, acc.entered, acc.actions, acc.handoffs,
+                               acc.visit_cost))
+                acc.state, acc.entered = dest, t
+                acc.actions = acc.handoffs = acc.visit_cost = 0
+                if acc.resolved < 0 and dest in resolved:
+                    acc.resolved = len(visits)
+            code = means(e.trigger)
             if code:
                 acc.flags |= code
                 if code & _RESPONSE and acc.respond is None:
                     acc.respond = t
+                    if acc.entered == t:  # its offset is the visit's, already wanted
+                        acc.respond_visit = len(acc.visits)
                 if code & _ESCALATION:
                     acc.escalations += 1
                 if code & _REOPEN:
                     acc.reopens += 1
-            dest = e.dest
-            if dest != acc.state:
-                if acc.ack is None:
-                    acc.ack = t
-                acc.visits.append((acc.state, acc.entered, t, acc.actions, acc.handoffs,
-                                   acc.visit_cost))
-                acc.state, acc.entered = dest, t
-                acc.actions = acc.handoffs = acc.visit_cost = 0
-                acc.nth[dest] += 1
-                if acc.resolved is None and dest in resolved:
-                    acc.resolved = t
-        if e.data:
-            for key in e.data:
-                targets = watched.get(key)
+        data = e.data
+        if data:
+            for key in data:
+                targets = watch(key)
                 if targets is not None:
                     for label, rest in targets:
-                        value = _dig(e.data[key], rest)
+                        value = _dig(data[key], rest) if rest else data[key]
                         if value is not None:
                             acc.fields[label] = value
     if last is None:
@@ -323,7 +325,8 @@ def read_log(  # noqa: PLR0915
 
 def _dig(value: Any, rest: tuple[str, ...]) -> Any:
     for part in rest:
-        if not isinstance(value, Mapping):
+        # Event data is plain dicts; the Mapping ABC check costs ten times as much.
+        if not isinstance(value, dict) and not isinstance(value, Mapping):
             return None
         value = value.get(part)
     return value
@@ -338,70 +341,103 @@ def _other(others: dict[str, dict[str, Any]], e: Event) -> None:
     o["data"] = merge(o["data"], e.data)
 
 
+#: Business microseconds in an hour, as two steps so hours come out exactly as
+#: ``timedelta.total_seconds() / 3600`` gives them.
+_US_PER_S, _S_PER_H = 1_000_000, 3600
+_new_visit = tuple.__new__  # Visit(...) goes through a Python-level __new__; this does not
+
+
 class _Finisher:
-    """Turns the accumulators into facts: business time, SLAs and deadlines."""
+    """Turns the accumulators into facts: business time, SLAs and deadlines.
+
+    Every instant a case needs (each visit's entry, the first response, the
+    log's end) gets its business offset once, in one calendar call per case;
+    dwell, time to acknowledge/respond/resolve and due times of SLAs are then
+    integer arithmetic on offsets.
+    """
 
     def __init__(self, wf: WorkflowDef, spec: LogSpec, cal: BusinessCalendar, end: datetime
                  ) -> None:
         self.wf, self.spec, self.cal, self.end = wf, spec, cal, end
-        self.sla = {n: s.sla for n, s in wf.states.items() if s.sla is not None}
+        self.sla = {n: s.sla.target for n, s in wf.states.items() if s.sla is not None}
         self.pausing = frozenset(n for n, s in wf.states.items() if s.pauses_sla)
         self.terminal = wf.terminal_states
         self.tz = cal.tz
-
-    def hours(self, a: datetime, b: datetime) -> float:
-        return self.cal.business_time_between(a, b).total_seconds() / 3600
+        self.end_offset = cal.business_offset(end)
+        self.offsets = cal.business_offsets
+        self.closes: dict[int, datetime] = {}  # close of business by business day number
+        self.labels = [f"deadline:{d.name}" for d in spec.deadlines]
 
     def finish(self, accs: dict[str, _Acc], handoffs: Counter[tuple[str, str]], count: int,
                others: dict[str, dict[str, Any]]) -> EventLog:
         cases: list[CaseFacts] = []
         visits: list[Visit] = []
+        case, add = self.case, cases.append
         for acc in accs.values():
-            fact, vs = self.case(acc)
-            cases.append(fact)
-            visits.extend(vs)
+            add(case(acc, visits))
         return EventLog(self.wf, self.spec, self.cal, tuple(cases), tuple(visits),
                         dict(handoffs), count, self.end, others)
 
-    def case(self, acc: _Acc) -> tuple[CaseFacts, list[Visit]]:
-        raw = [*acc.visits, (acc.state, acc.entered, None, acc.actions, acc.handoffs,
-                             acc.visit_cost)]
-        breached = self.slas(raw)
-        seen: Counter[str] = Counter()
-        visits = []
-        for i, (state, entered, left, actions, hand, cost) in enumerate(raw):
-            seen[state] += 1
-            stop = left if left is not None else (entered if state in self.terminal else self.end)
-            visits.append(Visit(acc.id, state, seen[state], entered, left,
-                                self.hours(entered, max(stop, entered)), actions, hand, cost,
-                                breached.get(i)))
+    def span(self, a: datetime, b: datetime, oa: int, ob: int) -> float:
+        """Business hours from ``a`` to ``b`` given their offsets."""
+        if ob <= oa and b < a:  # refused exactly as business_time_between refuses it
+            self.cal.business_time_between(a, b)
+        return (ob - oa) / _US_PER_S / _S_PER_H
+
+    def case(self, acc: _Acc, out: list[Visit]) -> CaseFacts:
+        raw = acc.visits
+        raw.append((acc.state, acc.entered, acc.actions, acc.handoffs, acc.visit_cost))
+        times = [v[1] for v in raw]
+        offs = self.offsets(times)
+        n = len(raw)
+        terminal = acc.state in self.terminal
+        # Where each visit stops: the next entry; the last one stops at the log's
+        # end, or at once when it is a terminal state.
+        offs.append(offs[-1] if terminal else self.end_offset)
+        breached = self.slas(raw, times)
+        seen: dict[str, int] = {}
+        cid = acc.id
+        for k, (state, entered, actions, hand, cost) in enumerate(raw):
+            nth = seen[state] = seen.get(state, 0) + 1
+            d = offs[k + 1] - offs[k]
+            out.append(_new_visit(Visit, (
+                cid, state, nth, entered, times[k + 1] if k + 1 < n else None,
+                d / _US_PER_S / _S_PER_H if d > 0 else 0.0, actions, hand, cost,
+                breached.get(k))))
         f = acc.fields
         remedy = _pence(f.get("remedy"))
-        deadline_met, deadline_state = self.deadlines(acc, raw)
+        deadline_met, deadline_state = self.deadlines(acc, times)
         decided = [b for b in breached.values() if b is not None]
         csat = f.get("csat")
-        fact = CaseFacts(
-            id=acc.id, opened_at=acc.opened, opened_on=acc.opened.astimezone(self.tz).date(),
+        opened, o0 = acc.opened, offs[0]
+        respond = acc.respond
+        if respond is not None:
+            k = acc.respond_visit
+            respond_hours: float | None = self.span(
+                opened, respond, o0, offs[k] if k >= 0 else self.cal.business_offset(respond))
+        else:
+            respond_hours = None
+        r = acc.resolved
+        return CaseFacts(
+            id=cid, opened_at=opened, opened_on=opened.astimezone(self.tz).date(),
             area=_text(f.get("area")), channel=_text(f.get("channel")),
             category=_text(f.get("category")), cause=_text(f.get("cause")),
-            state=acc.state, terminal=acc.state in self.terminal,
+            state=acc.state, terminal=terminal,
             path=tuple(v[0] for v in raw),
-            ack_hours=None if acc.ack is None else self.hours(acc.opened, acc.ack),
-            respond_hours=None if acc.respond is None else self.hours(acc.opened, acc.respond),
-            resolve_hours=None if acc.resolved is None else self.hours(acc.opened, acc.resolved),
+            ack_hours=None if n < 2 else self.span(opened, times[1], o0, offs[1]),
+            respond_hours=respond_hours,
+            resolve_hours=None if r < 0 else self.span(opened, times[r], o0, offs[r]),
             first_contact=bool(acc.flags & _FIRST) and acc.reopens == 0,
             escalations=acc.escalations, reopens=acc.reopens,
             confirmed=bool(acc.flags & _CONFIRM),
             csat=csat if isinstance(csat, int) and not isinstance(csat, bool) else None,
             cost=acc.cost + remedy, remedy=remedy,
             sla_met=None if not decided else not any(decided),
-            regulated=any(f.get(f"deadline:{d.name}") is True for d in self.spec.deadlines),
+            regulated=any(f.get(label) is True for label in self.labels),
             deadline_met=deadline_met, deadline_state=deadline_state,
         )
-        return fact, visits
 
-    def slas(self, raw: list[tuple[str, datetime, datetime | None, int, int, int]]
-             ) -> dict[int, bool | None]:
+    def slas(self, raw: list[_RawVisit], times: list[datetime]) -> dict[int, bool | None]:
         """Breach per visit index of a state with an SLA.
 
         A stay in an SLA state interrupted only by states that pause the SLA
@@ -410,24 +446,25 @@ class _Finisher:
         breached once the log's end is past its due time, else undecided.
         """
         out: dict[int, bool | None] = {}
+        n = len(raw)
         i = 0
-        while i < len(raw):
-            state, start = raw[i][0], raw[i][1]
-            sla = self.sla.get(state)
-            if sla is None:
+        while i < n:
+            state = raw[i][0]
+            target = self.sla.get(state)
+            if target is None:
                 i += 1
                 continue
             members, pauses = [i], []
-            j, end = i, raw[i][2]
-            while end is not None and j + 1 < len(raw) and raw[j + 1][0] in self.pausing:
-                pause_start, pause_end = raw[j + 1][1], raw[j + 1][2]
-                if pause_end is None or j + 2 >= len(raw) or raw[j + 2][0] != state:
-                    break
-                pauses.append((pause_start, pause_end))
+            j = i
+            end = times[i + 1] if i + 1 < n else None
+            while end is not None and j + 1 < n and raw[j + 1][0] in self.pausing:
+                if j + 2 >= n or raw[j + 2][0] != state:
+                    break  # the pause has not ended, or ended elsewhere
+                pauses.append((times[j + 1], times[j + 2]))
                 members.append(j + 2)
                 j += 2
-                end = raw[j][2]
-            due = self.cal.due_at(start, sla.target, pauses)
+                end = times[j + 1] if j + 1 < n else None
+            due = self.due(times[i], target, pauses)
             verdict: bool | None = (end > due) if end is not None else (
                 True if self.end > due else None)
             for m in members:
@@ -435,22 +472,37 @@ class _Finisher:
             i = j + 1
         return out
 
-    def deadlines(self, acc: _Acc, raw: list[tuple[str, datetime, datetime | None, int, int, int]]
-                  ) -> tuple[bool | None, str | None]:
+    def due(self, start: datetime, target: BusinessDuration,
+            pauses: list[tuple[datetime, datetime]]) -> datetime:
+        """``cal.due_at(start, target, pauses)``, by table lookups for unpaused business days.
+
+        Those are nearly every SLA episode; close of business of the n-th
+        business day is shared by every episode that ends then.
+        """
+        if pauses or not target.business or target.unit != "days":
+            return self.cal.due_at(start, target, pauses)
+        number = self.cal.business_day_number(start) + target.amount
+        due = self.closes.get(number)
+        if due is None:
+            due = self.closes[number] = self.cal.close_of_business_day(number)
+        return due
+
+    def deadlines(self, acc: _Acc, times: list[datetime]) -> tuple[bool | None, str | None]:
         met: bool | None = None
         where: str | None = None
-        for d in self.spec.deadlines:
-            if acc.fields.get(f"deadline:{d.name}") is not True:
+        for d, label in zip(self.spec.deadlines, self.labels, strict=True):
+            if acc.fields.get(label) is not True:
                 continue
             due = self.cal.due_at(acc.opened, d.target)
-            done = acc.resolved
+            done = times[acc.resolved] if acc.resolved >= 0 else None
             if done is not None and done <= due:
                 met = True if met is None else met
                 continue
             if done is None and self.end <= due:
                 continue  # not due yet: neither met nor missed
             met = False
-            where = next((s for s, a, b, *_ in raw if a <= due and (b is None or due < b)), None)
+            where = next((v[0] for k, v in enumerate(acc.visits)
+                          if v[1] <= due and (k + 1 == len(times) or due < times[k + 1])), None)
         return met, where
 
 
@@ -461,6 +513,8 @@ def _text(value: Any) -> str | None:
 def _pence(value: Any) -> int:
     if value is None or isinstance(value, bool):
         return 0
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value) * 100  # the usual whole-pound amount, without a Decimal
     try:
         return int(Decimal(str(value)) * 100)
     except (InvalidOperation, ValueError):

@@ -71,44 +71,54 @@ class StepAnalysis:
         return out
 
 
+class _Step:
+    """Running totals of one step while the visits are read."""
+
+    __slots__ = ("cases", "cost", "decided", "dwell", "handoffs", "rework", "rework_cases")
+
+    def __init__(self) -> None:
+        self.dwell: list[float] = []
+        self.cases = self.rework = self.rework_cases = self.handoffs = self.cost = 0
+        self.decided: dict[str, bool] = {}  # case -> breached this step's SLA at least once
+
+
 def step_analysis(log: EventLog, *, top_paths: int = 8) -> StepAnalysis:
     """Per-step statistics in the workflow's state order, and the commonest paths."""
     wf = log.workflow
-    dwell: dict[str, list[float]] = {s: [] for s in wf.states}
-    cases: dict[str, set[str]] = {s: set() for s in wf.states}
-    rework_cases: dict[str, set[str]] = {s: set() for s in wf.states}
-    decided: dict[str, dict[str, bool]] = {s: {} for s in wf.states}
-    hand = Counter[str]()
-    cost = Counter[str]()
-    rework = Counter[str]()
-    for v in log.visits:
-        dwell[v.state].append(v.hours)
-        cases[v.state].add(v.case_id)
-        hand[v.state] += v.handoffs
-        cost[v.state] += v.cost
-        if v.nth > 1:
-            rework[v.state] += 1
-            rework_cases[v.state].add(v.case_id)
-        if v.sla_breached is not None:
-            seen = decided[v.state]
-            seen[v.case_id] = seen.get(v.case_id, False) or v.sla_breached
+    acc = {s: _Step() for s in wf.states}
+    # A case's visits to a step are numbered from 1, so its first visit counts
+    # the case and its second counts it as reworked: no set of case ids needed.
+    for case_id, step, nth, _, _, hours, _, handoffs, cost, breached in log.visits:
+        a = acc[step]
+        a.dwell.append(hours)
+        if nth == 1:
+            a.cases += 1
+        else:
+            a.rework += 1
+            if nth == 2:
+                a.rework_cases += 1
+        a.handoffs += handoffs
+        a.cost += cost
+        if breached is not None:
+            a.decided[case_id] = a.decided.get(case_id, False) or breached
     missed = Counter(c.deadline_state for c in log.cases if c.deadline_state is not None)
     steps = []
     for name, state in wf.states.items():
-        xs = sorted(dwell[name])
-        n = len(cases[name])
-        verdicts = decided[name]
+        a = acc[name]
+        xs = sorted(a.dwell)
+        n = a.cases
+        verdicts = a.decided
+        timed = bool(xs) and not state.terminal
         steps.append(StepStats(
             step=name, description=state.description,
             sla=str(state.sla.target) if state.sla else None,
             visits=len(xs), cases=n,
-            dwell_mean=(sum(xs) / len(xs)) if xs and not state.terminal else None,
-            dwell_median=statistics.median(xs) if xs and not state.terminal else None,
-            dwell_p90=xs[min(len(xs) - 1, int(0.9 * len(xs)))] if xs and not state.terminal
-            else None,
-            rework=rework[name], rework_cases=len(rework_cases[name]), handoffs=hand[name],
-            cost=Decimal(cost[name]) / 100,
-            cost_per_case=(Decimal(cost[name]) / 100 / n).quantize(Decimal("0.01")) if n else None,
+            dwell_mean=(sum(xs) / len(xs)) if timed else None,
+            dwell_median=statistics.median(xs) if timed else None,
+            dwell_p90=xs[min(len(xs) - 1, int(0.9 * len(xs)))] if timed else None,
+            rework=a.rework, rework_cases=a.rework_cases, handoffs=a.handoffs,
+            cost=Decimal(a.cost) / 100,
+            cost_per_case=(Decimal(a.cost) / 100 / n).quantize(Decimal("0.01")) if n else None,
             breach_share=(sum(verdicts.values()) / len(verdicts)) if verdicts else None,
             regulatory_breach_share=(missed[name] / n) if n else None,
         ))

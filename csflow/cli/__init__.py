@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from csflow._logging import configure
-from csflow.cli import audit, demo, report, rules, workflows
+from csflow.cli import audit, demo, report, rules, worker, workflows
 from csflow.errors import CsflowError
 
 app = typer.Typer(
@@ -34,6 +34,8 @@ app.add_typer(audit.app, name="audit")
 app.command("diagram")(workflows.diagram_command)
 app.command("demo")(demo.demo)
 app.command("report")(report.report)
+app.command("worker")(worker.worker_command)
+app.add_typer(worker.outbox_app, name="outbox")
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ dialect; what it cannot express portably is here:
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -140,6 +141,18 @@ def begin_write(conn: Connection) -> None:
     raw = conn.connection.dbapi_connection
     if isinstance(raw, sqlite3.Connection) and not raw.in_transaction:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def streaming_cursor(conn: Connection) -> Any:
+    """A DBAPI cursor on ``conn`` whose ``fetchmany`` streams a large result.
+
+    PostgreSQL needs a named (server-side) cursor, or psycopg would load
+    every row into memory at ``execute``; SQLite cursors always stream.
+    """
+    raw: Any = conn.connection.dbapi_connection
+    if conn.dialect.name == "postgresql":
+        return raw.cursor(name=f"csflow_stream_{uuid.uuid4().hex[:12]}")
+    return raw.cursor()
 
 
 def lock_for_migration(conn: Connection) -> None:

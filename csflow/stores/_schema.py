@@ -72,3 +72,77 @@ events = sa.Table(
     sa.Column("pii", sa.Text(), nullable=True),
     sa.UniqueConstraint("case_id", "seq"),
 )
+
+# Every ruleset version an engine used, by content hash (``RuleSet.version``):
+# audit rebuilds the rules then in force from here, never from today's files.
+rulesets = sa.Table(
+    "csflow_rulesets",
+    metadata,
+    sa.Column("version", sa.String(64), primary_key=True),
+    # canonical JSON of {relative file name: text}
+    sa.Column("files", sa.Text(), nullable=False),
+    sa.Column("saved_at", Time, nullable=False),
+)
+
+# Deliberate changes to stored history (erasure, retention purges) and anchors.
+# No foreign key to csflow_cases: a purge record outlives the case it deleted.
+audit_records = sa.Table(
+    "csflow_audit_records",
+    metadata,
+    sa.Column("position", Position, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(), nullable=False),
+    sa.Column("at", Time, nullable=False),
+    sa.Column("actor", sa.String(), nullable=False),
+    sa.Column("case_id", sa.String(), nullable=True, index=True),
+    sa.Column("detail", sa.Text(), nullable=False),
+)
+
+# SLA and deadline timers of open cases (:class:`csflow._timers.Timer`), one
+# row per milestone, deleted once recorded. ``spec`` is the timer's canonical
+# JSON; ``due_at`` (NULL while paused) and the lease columns are what claims
+# query and update. Rows go with their case (ON DELETE CASCADE).
+timers = sa.Table(
+    "csflow_timers",
+    metadata,
+    sa.Column("id", sa.String(), primary_key=True),
+    sa.Column(
+        "case_id",
+        sa.String(),
+        sa.ForeignKey("csflow_cases.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("due_at", Time, nullable=True, index=True),
+    sa.Column("lease_until", Time, nullable=True),
+    sa.Column("claimed_by", sa.String(), nullable=True),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("spec", sa.Text(), nullable=False),
+)
+
+# The transactional outbox (:class:`csflow._outbox.OutboxMessage`): written in
+# the append that writes the event (``case_id``, ``seq``), claimed by
+# dispatchers through ``next_attempt_at`` and the lease, kept once delivered.
+outbox = sa.Table(
+    "csflow_outbox",
+    metadata,
+    sa.Column("position", Position, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(), nullable=False, unique=True),
+    sa.Column(
+        "case_id",
+        sa.String(),
+        sa.ForeignKey("csflow_cases.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("seq", sa.Integer(), nullable=False),
+    sa.Column("message", sa.String(), nullable=False),
+    sa.Column("recipient", sa.String(), nullable=False),
+    sa.Column("payload", sa.Text(), nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("next_attempt_at", Time, nullable=True, index=True),
+    sa.Column("lease_until", Time, nullable=True),
+    sa.Column("delivered_at", Time, nullable=True),
+    sa.Column("last_error", sa.Text(), nullable=True),
+)

@@ -26,8 +26,9 @@ touching what the chain covers. Dialect differences live in ``_dialect``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
@@ -39,11 +40,16 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from csflow._canonical import canonical_json, event_from_dict, event_to_dict
+from csflow._outbox import OutboxMessage
+from csflow._timers import NO_CHANGES, TimerChanges
 from csflow.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict, StoreError
 from csflow.model import Case, Event
 from csflow.stores import _dialect
 from csflow.stores._check import check_append
-from csflow.stores._schema import cases, events
+from csflow.stores._erase import erased_data, erased_pii
+from csflow.stores._schema import audit_records, cases, events, rulesets
+from csflow.stores._sql_timers import SQLTimers
+from csflow.stores.base import AuditRecord, RawEvent
 
 __all__ = ["SQLStore", "upgrade"]
 
@@ -62,7 +68,7 @@ _UPDATE_CASE = cases.update().where(
 _UPDATE_KEYS = [k for k in _CASE_KEYS if k != "id"] + ["b_id", "b_expected"]
 _INSERT_EVENTS = events.insert().inline()
 _CASE_VERSION = sa.select(cases.c.version).where(cases.c.id == sa.bindparam("id"))
-_LOAD_CASE = sa.select(
+_CASE_COLUMNS = (
     cases.c.id,
     cases.c.workflow,
     cases.c.workflow_version,
@@ -73,7 +79,8 @@ _LOAD_CASE = sa.select(
     cases.c.updated_at,
     cases.c.last_hash,
     cases.c.terminal,
-).where(cases.c.id == sa.bindparam("id"))
+)
+_LOAD_CASE = sa.select(*_CASE_COLUMNS).where(cases.c.id == sa.bindparam("id"))
 _FIND_KEY = sa.select(events.c.case_id, events.c.seq).where(
     events.c.idempotency_key == sa.bindparam("key")
 )
@@ -88,6 +95,23 @@ _ALL_EVENTS = (
     .order_by(events.c.position)
     .execution_options(stream_results=True, yield_per=_STREAM_CHUNK)
 )
+_ALL_RAW_EVENTS = sa.select(
+    events.c.case_id, events.c.seq, events.c.hash, events.c.payload, events.c.pii
+).order_by(events.c.position)
+_ALL_CASES = (
+    sa.select(*_CASE_COLUMNS)
+    .order_by(cases.c.position)
+    .execution_options(stream_results=True, yield_per=_STREAM_CHUNK)
+)
+_RULESET_SAVED = sa.select(rulesets.c.version).where(
+    rulesets.c.version == sa.bindparam("version"))
+_LOAD_RULESET = sa.select(rulesets.c.files).where(rulesets.c.version == sa.bindparam("version"))
+_LOCK_CASE = sa.select(cases.c.data).where(cases.c.id == sa.bindparam("id")).with_for_update()
+_CASE_PII = sa.select(events.c.position, events.c.pii).where(
+    events.c.case_id == sa.bindparam("case_id"), events.c.pii.is_not(None))
+_UPDATE_PII = events.update().where(events.c.position == sa.bindparam("b_position"))
+_UPDATE_DATA = cases.update().where(cases.c.id == sa.bindparam("b_id"))
+_ALL_RECORDS = sa.select(audit_records).order_by(audit_records.c.position)
 _ALL_CASE_IDS = (
     sa.select(cases.c.id)
     .order_by(cases.c.position)
@@ -95,7 +119,7 @@ _ALL_CASE_IDS = (
 )
 
 
-class SQLStore:
+class SQLStore(SQLTimers):
     """Cases and events in SQLite or PostgreSQL.
 
     ``target`` is a URL (``sqlite:///desk.db``, ``postgresql+psycopg://...``;
@@ -125,6 +149,7 @@ class SQLStore:
         self._insert_case = _Compiled(_INSERT_CASE, dialect, _CASE_KEYS)
         self._update_case = _Compiled(_UPDATE_CASE, dialect, _UPDATE_KEYS)
         self._insert_events = _Compiled(_INSERT_EVENTS, dialect, _EVENT_KEYS)
+        self._raw_events_sql = str(_ALL_RAW_EVENTS.compile(dialect=dialect))
         self._writer = engine.execution_options(**{_dialect.WRITE: True})
         self._closed = False
         if create:
@@ -150,7 +175,15 @@ class SQLStore:
 
     # -- the Store protocol -------------------------------------------------
 
-    def append(self, snapshot: Case, events: Sequence[Event], expected_version: int) -> None:
+    def append(
+        self,
+        snapshot: Case,
+        events: Sequence[Event],
+        expected_version: int,
+        *,
+        timers: TimerChanges = NO_CHANGES,
+        outbox: Sequence[OutboxMessage] = (),
+    ) -> None:
         check_append(snapshot, events, expected_version)
         # Serialise before touching the database: a value that cannot be
         # encoded fails here, with nothing begun.
@@ -177,24 +210,15 @@ class SQLStore:
                 # A seq taken (a writer the version check did not see) or an
                 # idempotency key already recorded: either way someone else won.
                 raise ConcurrencyConflict(snapshot.id, expected_version, None) from None
+            if timers or outbox:
+                self._write_timers(conn, timers, outbox)
 
     def load_case(self, case_id: str) -> Case:
         with self._errors("read a case from"), self._reading() as conn:
             row = conn.execute(_LOAD_CASE, {"id": case_id}).first()
         if row is None:
             raise CaseNotFound(case_id)
-        return Case(
-            id=row.id,
-            workflow=row.workflow,
-            workflow_version=row.workflow_version,
-            state=row.state,
-            data=orjson.loads(row.data),
-            version=row.version,
-            created_at=_dialect.utc(row.created_at),
-            updated_at=_dialect.utc(row.updated_at),
-            last_hash=row.last_hash,
-            terminal=bool(row.terminal),
-        )
+        return _case(row)
 
     def load_events(
         self, case_id: str, from_seq: int = 1, to_seq: int | None = None
@@ -217,6 +241,12 @@ class SQLStore:
             for (case_id,) in conn.execute(_ALL_CASE_IDS):
                 yield case_id
 
+    def iter_cases(self) -> Iterator[Case]:
+        """Streams in chunks from one consistent read; holds a connection until exhausted."""
+        with self._errors("read cases from"), self._reading() as conn:
+            for row in conn.execute(_ALL_CASES):
+                yield _case(row)
+
     def iter_events(self) -> Iterator[Event]:
         """Streams in chunks from one consistent read; holds a connection until exhausted.
 
@@ -227,6 +257,87 @@ class SQLStore:
         with self._errors("read events from"), self._reading() as conn:
             for payload, pii in conn.execute(_ALL_EVENTS):
                 yield _event(payload, pii)
+
+    def iter_raw_events(self) -> Iterator[RawEvent]:
+        """Like :meth:`iter_events`, as the rows are stored (see :data:`RawEvent`).
+
+        Straight from the DBAPI cursor: these columns need no type processing,
+        and Core's per-row work would cost as much as verifying the row.
+        """
+        with self._errors("read events from"), self._reading() as conn:
+            cursor = _dialect.streaming_cursor(conn)
+            try:
+                cursor.execute(self._raw_events_sql)
+                while rows := cursor.fetchmany(_STREAM_CHUNK):
+                    yield from rows
+            finally:
+                cursor.close()
+
+    # -- what audit relies on -----------------------------------------------
+
+    def save_ruleset(self, version: str, files: Mapping[str, str]) -> None:
+        row = {"version": version, "files": canonical_json(dict(files)).decode(),
+               "saved_at": datetime.now(UTC)}
+        try:
+            with self._errors("save a ruleset in"), self._writing() as conn:
+                if conn.execute(_RULESET_SAVED, {"version": version}).first() is None:
+                    conn.execute(rulesets.insert(), row)
+        except StoreError as e:
+            # Two engines starting at once may both find it missing; content
+            # addressing makes the loser's insert a duplicate of the winner's.
+            cause = e.__cause__
+            if not (isinstance(cause, IntegrityError) and _dialect.is_unique_violation(cause)):
+                raise
+
+    def load_ruleset(self, version: str) -> Mapping[str, str] | None:
+        with self._errors("read a ruleset from"), self._reading() as conn:
+            text = conn.execute(_LOAD_RULESET, {"version": version}).scalar()
+        if text is None:
+            return None
+        files = orjson.loads(text)
+        return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
+
+    def erase_pii(self, case_id: str, paths: Sequence[str], record: AuditRecord) -> int:
+        count = 0
+        with self._errors("erase personal data in"), self._writing() as conn:
+            # FOR UPDATE (PostgreSQL): no append may slip in between reading and writing.
+            data = conn.execute(_LOCK_CASE, {"id": case_id}).scalar()
+            if data is None:
+                raise CaseNotFound(case_id)
+            changed = []
+            for position, text in conn.execute(_CASE_PII, {"case_id": case_id}):
+                pii, n = erased_pii(orjson.loads(text), paths, record)
+                if n:
+                    changed.append({"b_position": position,
+                                    "pii": canonical_json(pii).decode()})
+                    count += n
+            if changed:
+                conn.execute(_UPDATE_PII, changed)
+            erased = canonical_json(erased_data(orjson.loads(data), paths)).decode()
+            conn.execute(_UPDATE_DATA, {"b_id": case_id, "data": erased})
+            conn.execute(audit_records.insert(), _record_row(record))
+        return count
+
+    def purge_case(self, case_id: str, record: AuditRecord) -> None:
+        with self._errors("purge a case from"), self._writing() as conn:
+            if conn.execute(_LOCK_CASE, {"id": case_id}).first() is None:
+                raise CaseNotFound(case_id)
+            conn.execute(events.delete().where(events.c.case_id == case_id))
+            conn.execute(cases.delete().where(cases.c.id == case_id))
+            conn.execute(audit_records.insert(), _record_row(record))
+
+    def add_audit_record(self, record: AuditRecord) -> None:
+        with self._errors("write an audit record to"), self._writing() as conn:
+            conn.execute(audit_records.insert(), _record_row(record))
+
+    def audit_records(self) -> list[AuditRecord]:
+        with self._errors("read audit records from"), self._reading() as conn:
+            rows = conn.execute(_ALL_RECORDS).all()
+        return [
+            AuditRecord(kind=r.kind, at=_dialect.utc(r.at), actor=r.actor, case_id=r.case_id,
+                        detail=orjson.loads(r.detail))
+            for r in rows
+        ]
 
     def close(self) -> None:
         if self._owned and not self._closed:
@@ -373,6 +484,26 @@ def _event_row(e: Event) -> dict[str, Any]:
         "payload": canonical_json(payload).decode(),
         "pii": canonical_json(pii).decode() if pii else None,
     }
+
+
+def _case(row: Any) -> Case:
+    return Case(
+        id=row.id,
+        workflow=row.workflow,
+        workflow_version=row.workflow_version,
+        state=row.state,
+        data=orjson.loads(row.data),
+        version=row.version,
+        created_at=_dialect.utc(row.created_at),
+        updated_at=_dialect.utc(row.updated_at),
+        last_hash=row.last_hash,
+        terminal=bool(row.terminal),
+    )
+
+
+def _record_row(r: AuditRecord) -> dict[str, Any]:
+    return {"kind": r.kind, "at": _dialect.utc(r.at), "actor": r.actor, "case_id": r.case_id,
+            "detail": canonical_json(r.detail).decode()}
 
 
 def _event(payload: str, pii: str | None) -> Event:

@@ -71,6 +71,51 @@ class DecisionCall:
 
 
 @dataclass(frozen=True)
+class Emit:
+    """A message a transition leaves in the outbox, written with its event.
+
+    ``to`` names the audience (``customer``, ``team``...) for the host's sender
+    to route; ``data`` maps payload fields to literals or :class:`Ref` values
+    taken when the transition fires.
+    """
+
+    message: str
+    to: str = "customer"
+    data: Mapping[str, Any] = field(default_factory=dict)
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A timer on a date or time kept in case data (e.g. a regulatory ``final_response_due``).
+
+    The timer follows the field: set it and the clock starts, change it and
+    the timer moves. It is met when the case enters one of ``met_in`` (every
+    terminal state when empty) before the time, and breached otherwise. A
+    bare date means the end of that day in ``calendar``'s timezone (UTC when
+    no calendar is named).
+    """
+
+    path: str  # dotted path in case data
+    on_breach: str = "notify"  # notify | escalate | a trigger
+    calendar: str | None = None
+    met_in: tuple[str, ...] = ()
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Migration:
+    """How cases of an older version move onto this one: old state -> new state.
+
+    States not listed keep their name (and must exist in this version).
+    """
+
+    from_version: int
+    states: Mapping[str, str] = field(default_factory=dict)
+    line: int | None = None
+
+
+@dataclass(frozen=True)
 class TransitionDef:
     trigger: str
     sources: tuple[str, ...]
@@ -80,6 +125,7 @@ class TransitionDef:
     set: tuple[tuple[str, Any], ...] = ()  # (dotted data path, literal or Ref)
     guard: DecisionCall | None = None
     decide: tuple[DecisionCall, ...] = ()
+    emit: tuple[Emit, ...] = ()
     description: str = ""
     line: int | None = None
 
@@ -96,6 +142,8 @@ class WorkflowDef:
     pii: tuple[str, ...] = ()
     title: str = ""
     file: str = "<workflow>"
+    deadlines: tuple[Deadline, ...] = ()
+    migrations: tuple[Migration, ...] = ()
 
     @property
     def key(self) -> tuple[str, int]:
@@ -104,3 +152,13 @@ class WorkflowDef:
     @property
     def terminal_states(self) -> frozenset[str]:
         return frozenset(n for n, s in self.states.items() if s.terminal)
+
+    @property
+    def has_timers(self) -> bool:
+        """Whether any state change can start, pause or stop a timer."""
+        return bool(self.deadlines) or any(
+            s.sla is not None or s.pauses_sla for s in self.states.values()
+        )
+
+    def migration_from(self, version: int) -> Migration | None:
+        return next((m for m in self.migrations if m.from_version == version), None)

@@ -20,7 +20,10 @@ from csflow.workflows._definition import (
     ANY_OPEN,
     SLA,
     STAY,
+    Deadline,
     DecisionCall,
+    Emit,
+    Migration,
     Ref,
     StateDef,
     TransitionDef,
@@ -60,11 +63,29 @@ class _Call(_Strict):
     optional: bool = False
 
 
+class _Emit(_Strict):
+    message: str = Field(pattern=_NAME)
+    to: str = "customer"
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class _Deadline(_Strict):
+    on_breach: str = "notify"
+    calendar: str | None = None
+    met_in: list[str] = Field(default_factory=list)
+
+
+class _Migration(_Strict):
+    from_version: int = Field(alias="from", ge=1)
+    states: dict[str, str] = Field(default_factory=dict)
+
+
 class _Start(_Strict):
     roles: list[str] = Field(default_factory=list)
     requires: dict[str, Any] = Field(default_factory=dict)
     set: dict[str, Any] = Field(default_factory=dict)
     decide: list[_Call] = Field(default_factory=list)
+    emit: list[_Emit] = Field(default_factory=list)
     description: str = ""
 
 
@@ -85,6 +106,8 @@ class _Workflow(_Strict):
     start: _Start = Field(default_factory=_Start)
     states: dict[str, _State | None]
     transitions: list[_Transition]
+    deadlines: dict[str, _Deadline | None] = Field(default_factory=dict)
+    migrations: list[_Migration] = Field(default_factory=list)
 
 
 def load_workflow(source: str | Path, calendars: CalendarRegistry | None = None) -> WorkflowDef:
@@ -159,6 +182,11 @@ class _Builder:
         if not self.unknown_states:  # unreachability would only echo a misspelt state
             self._check_reachable(m.initial, states, transitions)
         self._check_sla_triggers(states, transitions)
+        deadlines = tuple(
+            self._deadline(path, d or _Deadline(), states, transitions)
+            for path, d in m.deadlines.items()
+        )
+        migrations = tuple(self._migration(i, g, states) for i, g in enumerate(m.migrations))
         if self.problems:
             raise DefinitionError(self.problems)
         return WorkflowDef(
@@ -172,6 +200,8 @@ class _Builder:
             pii=tuple(m.pii),
             title=m.title,
             file=self.doc.file,
+            deadlines=deadlines,
+            migrations=migrations,
         )
 
     def _state(self, name: str, s: _State) -> StateDef:
@@ -263,6 +293,15 @@ class _Builder:
             set=effects,
             guard=None if guard is None else self._call((*path, "guard"), guard),
             decide=tuple(self._call((*path, "decide", j), c) for j, c in enumerate(t.decide)),
+            emit=tuple(
+                Emit(
+                    e.message,
+                    e.to,
+                    {k: self._value((*path, "emit", j, "data", k), v) for k, v in e.data.items()},
+                    self.doc.where((*path, "emit", j))[0],
+                )
+                for j, e in enumerate(t.emit)
+            ),
             description=t.description,
             line=self.doc.where(path)[0],
         )
@@ -347,12 +386,86 @@ class _Builder:
             action = s.sla.on_breach if s.sla else "notify"
             if action in ("notify", "escalate"):
                 continue
-            if not any(t.trigger == action and name in t.sources for t in transitions):
+            where = ("states", name, "sla", "on_breach")
+            t = next((t for t in transitions if t.trigger == action and name in t.sources), None)
+            if t is None:
                 self.fail(
-                    ("states", name, "sla", "on_breach"),
+                    where,
                     f"on_breach {action!r} is neither notify, escalate nor a trigger "
                     f"that can fire from {name!r}",
                 )
+            else:
+                self._check_system_can_fire(where, t)
+
+    def _check_system_can_fire(self, where: tuple[str | int, ...], t: TransitionDef) -> None:
+        """A breach action is fired by the timer worker as role ``system``, with no data."""
+        roles = t.roles or tuple(self.m.roles)
+        if roles and "system" not in roles:
+            self.fail(
+                where,
+                f"the timer worker fires {t.trigger!r} as role 'system'; add 'system' to "
+                f"its roles (now: {', '.join(roles)})",
+            )
+        needed = [name for name, spec in t.requires if not spec.optional]
+        if needed:
+            self.fail(
+                where,
+                f"the timer worker fires {t.trigger!r} without data, but it requires "
+                f"{', '.join(needed)}; make those optional or choose another action",
+            )
+
+    def _deadline(
+        self,
+        field: str,
+        d: _Deadline,
+        states: dict[str, StateDef],
+        transitions: list[TransitionDef],
+    ) -> Deadline:
+        path: tuple[str | int, ...] = ("deadlines", field)
+        if not re.match(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$", field):
+            self.fail(path, f"{field!r} is not a data path; write e.g. final_response_due")
+        if d.calendar is not None and d.calendar not in self.calendars:
+            self.fail(
+                (*path, "calendar"),
+                f"unknown calendar {d.calendar!r}; bundled: {', '.join(self.calendars)}",
+            )
+        for j, state in enumerate(d.met_in):
+            if state not in states:
+                self.fail((*path, "met_in", j), f"unknown state {state!r}")
+        if d.on_breach not in ("notify", "escalate"):
+            # Fired whenever the deadline passes, so from every state it can pass in.
+            waiting = {n for n, s in states.items() if not s.terminal} - set(d.met_in)
+            t = next((t for t in transitions if t.trigger == d.on_breach), None)
+            missing = sorted(waiting - set(t.sources)) if t is not None else []
+            if t is None or missing:
+                self.fail(
+                    (*path, "on_breach"),
+                    f"on_breach {d.on_breach!r} is neither notify, escalate nor a trigger "
+                    "that can fire from every state the deadline can pass in"
+                    + (f" (not from {', '.join(missing)})" if missing else ""),
+                )
+            else:
+                self._check_system_can_fire((*path, "on_breach"), t)
+        return Deadline(field, d.on_breach, d.calendar, tuple(d.met_in), self.doc.where(path)[0])
+
+    def _migration(self, i: int, g: _Migration, states: dict[str, StateDef]) -> Migration:
+        path: tuple[str | int, ...] = ("migrations", i)
+        if g.from_version >= self.m.version:
+            self.fail(
+                (*path, "from"),
+                f"a migration comes from an older version than {self.m.version}, "
+                f"not {g.from_version}",
+            )
+        for old, new in g.states.items():
+            if new not in states:
+                self.fail(
+                    (*path, "states", old),
+                    f"state {new!r} is not in version {self.m.version}; "
+                    f"declared: {', '.join(states)}",
+                )
+        if sum(x.from_version == g.from_version for x in self.m.migrations) > 1:
+            self.fail((*path, "from"), f"a second migration from version {g.from_version}")
+        return Migration(g.from_version, dict(g.states), self.doc.where(path)[0])
 
 
 def _share(v: str | float) -> Decimal | None:
