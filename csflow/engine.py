@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from pydantic import ValidationError
@@ -52,6 +52,7 @@ from csflow.errors import (
     UnknownTrigger,
 )
 from csflow.model import EMPTY, Actor, Case, Decision, Event
+from csflow.rules import RuleSet, bundled_rules
 from csflow.stores import Store, open_store
 from csflow.workflows import (
     CompiledWorkflow,
@@ -64,13 +65,9 @@ from csflow.workflows import (
     load_workflow,
 )
 
-POLICIES = Path(__file__).parent / "policies"
 # A timer firing races user fires on the same case; each conflict means the
 # case moved, so a few fresh attempts settle it.
 _TIMER_RETRIES = 5
-
-if TYPE_CHECKING:
-    from csflow.rules import RuleSet
 
 
 @dataclass(frozen=True)
@@ -151,10 +148,8 @@ class Engine:
         ]
         if rules is None and not calls:
             return None
-        from csflow.rules import RuleSet
-
         ruleset = (
-            RuleSet.load(POLICIES)
+            bundled_rules()
             if rules is None
             else (rules if isinstance(rules, RuleSet) else RuleSet.load(rules))
         )

@@ -6,7 +6,7 @@ table to Python once; ``decide`` is then a few microseconds and ``explain``
 says, row by row, why each did or did not match.
 """
 
-from csflow.rules._ruleset import RuleSet, TestOutcome
+from csflow.rules._ruleset import POLICIES, RuleSet, TestOutcome, bundled_rules
 from csflow.rules._table import (
     CellTest,
     Computed,
@@ -19,6 +19,7 @@ from csflow.rules._table import (
 )
 
 __all__ = [
+    "POLICIES",
     "CellTest",
     "Computed",
     "Constraint",
@@ -29,4 +30,5 @@ __all__ = [
     "Row",
     "RuleSet",
     "TestOutcome",
+    "bundled_rules",
 ]

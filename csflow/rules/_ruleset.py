@@ -67,6 +67,16 @@ def calendar_functions() -> Mapping[str, Callable[..., Any]]:
     return MappingProxyType(rule_functions(CalendarRegistry.bundled()))
 
 
+POLICIES = Path(__file__).parents[1] / "policies"
+
+
+@functools.cache
+def bundled_rules() -> RuleSet:
+    """Every decision table shipped in ``csflow/policies``, loaded once per
+    process (a RuleSet is immutable)."""
+    return RuleSet.load(POLICIES)
+
+
 class RuleSet:
     """An immutable set of decision tables, with the content hash as its version."""
 

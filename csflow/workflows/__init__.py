@@ -1,5 +1,6 @@
 """Workflows as data: YAML state machines compiled onto a shared ``transitions`` Machine."""
 
+import functools
 from pathlib import Path
 
 from csflow.workflows._compile import CompiledWorkflow, compile_workflow
@@ -19,9 +20,13 @@ from csflow.workflows._load import load_workflow, parse_workflow
 DEFINITIONS = Path(__file__).parent / "definitions"
 
 
-def bundled_workflows() -> list[WorkflowDef]:
-    """The workflows shipped with csflow (complaint, process_review, ...)."""
-    return [load_workflow(p) for p in sorted(DEFINITIONS.glob("*.yaml"))]
+@functools.cache
+def bundled_workflows() -> tuple[WorkflowDef, ...]:
+    """The workflows shipped with csflow (complaint, process_review, ...).
+
+    Read once per process: the definitions are immutable values.
+    """
+    return tuple(load_workflow(p) for p in sorted(DEFINITIONS.glob("*.yaml")))
 
 
 __all__ = [

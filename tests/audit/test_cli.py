@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from csflow.cli.audit import app
-from csflow.engine import POLICIES
+from csflow.rules import POLICIES
 
 from .conftest import Desk
 

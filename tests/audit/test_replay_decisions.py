@@ -12,9 +12,8 @@ import pytest
 from csflow._replay import replay
 from csflow.audit import case_history, recheck, whatif
 from csflow.audit._fold import fold
-from csflow.engine import POLICIES
 from csflow.errors import CaseNotFound, UnknownDefinition
-from csflow.rules import RuleSet
+from csflow.rules import POLICIES, RuleSet
 
 from .conftest import Desk
 
