@@ -34,8 +34,21 @@ def nest(path: str, value: Any) -> dict[str, Any]:
 
 
 def get_path(data: Mapping[str, Any], path: str | tuple[str, ...], default: Any = None) -> Any:
+    """The value at a dotted path; ``default`` if any part is missing.
+
+    A part ``name[*]`` takes every item of the list ``name`` and applies the rest
+    of the path to each (``assessments[*].step`` -> the step of every row), so a
+    guard can check a whole table of rows; it is missing if any item lacks it.
+    """
+    parts = path.split(".") if isinstance(path, str) else path
     node: Any = data
-    for part in path.split(".") if isinstance(path, str) else path:
+    for i, part in enumerate(parts):
+        if part.endswith("[*]"):
+            items = node.get(part[:-3], default) if isinstance(node, Mapping) else default
+            if not isinstance(items, list):
+                return default
+            plucked = [get_path(item, parts[i + 1 :], _MISSING) for item in items]
+            return default if any(p is _MISSING for p in plucked) else plucked
         if not isinstance(node, Mapping) or part not in node:
             return default
         node = node[part]

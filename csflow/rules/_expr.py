@@ -287,6 +287,12 @@ def _add_months(d: date, n: int) -> date:
     return d.replace(year=year, month=month + 1, day=day)
 
 
+def _missing(required: list[Any], given: list[Any]) -> list[Any]:
+    # Items of `required` absent from `given`, in order: "which steps were not
+    # assessed". Membership by equality, so it works for unhashable items too.
+    return [item for item in required if item not in given]
+
+
 def _date_of(value: Any) -> date:
     return value.date() if isinstance(value, datetime) else value
 
@@ -294,7 +300,7 @@ def _date_of(value: Any) -> date:
 RUNTIME: Final[Mapping[str, Any]] = {
     "_div": _div, "_round": _round, "_days_between": _days_between, "_add_days": _add_days,
     "_add_months": _add_months, "_date_of": _date_of, "_min": min, "_max": max, "_abs": abs,
-    "_len": len,
+    "_len": len, "_missing": _missing,
 }
 
 #: Built-in functions: name -> (min args, max args, runtime name).
@@ -302,7 +308,7 @@ BUILTINS: Final[Mapping[str, tuple[int, int, str]]] = {
     "min": (2, 99, "_min"), "max": (2, 99, "_max"), "abs": (1, 1, "_abs"),
     "round": (1, 2, "_round"), "days_between": (2, 2, "_days_between"),
     "add_days": (2, 2, "_add_days"), "add_months": (2, 2, "_add_months"),
-    "count": (1, 1, "_len"), "date": (1, 1, "_date_of"),
+    "count": (1, 1, "_len"), "date": (1, 1, "_date_of"), "missing": (2, 2, "_missing"),
 }
 
 
@@ -501,6 +507,10 @@ class Compiler:
         if n.fn == "count":
             self._need(kinds[0], {"list"}, "count()", n.pos)
             return INTEGER
+        if n.fn == "missing":
+            self._need(kinds[0], {"list"}, "missing()", n.pos)
+            self._need(kinds[1], {"list"}, "missing()", n.pos)
+            return LIST
         self._need(kinds[0], {"datetime", "date"}, "date()", n.pos)
         return DATE
 

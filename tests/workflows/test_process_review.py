@@ -63,9 +63,13 @@ def test_review_runs_end_to_end_on_the_step_analysis_of_a_simulated_week() -> No
         "step": "investigating", "text": "Customers reopen when the remedy is not explained"}})
 
     # cannot leave the assessment with a step missing, nor with a judgement missing
-    with pytest.raises(GuardFailed, match="count-differs"):
+    with pytest.raises(GuardFailed, match="steps-missing"):
         fire(rid, "complete_assessment", actor=REVIEWER,
              data={"assessments": _assess(steps)[:-1]})
+    doubled = _assess(steps)
+    doubled[-1] = dict(doubled[0])  # a repeated row in place of the last step
+    with pytest.raises(GuardFailed, match="steps-missing"):
+        fire(rid, "complete_assessment", actor=REVIEWER, data={"assessments": doubled})
     partial = _assess(steps)
     del partial[0]["compliance"]
     with pytest.raises(InvalidData, match="compliance"):
