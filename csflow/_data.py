@@ -40,7 +40,7 @@ def get_path(data: Mapping[str, Any], path: str | tuple[str, ...], default: Any 
     of the path to each (``assessments[*].step`` -> the step of every row), so a
     guard can check a whole table of rows; it is missing if any item lacks it.
     """
-    parts = path.split(".") if isinstance(path, str) else path
+    parts = tuple(path.split(".")) if isinstance(path, str) else path
     node: Any = data
     for i, part in enumerate(parts):
         if part.endswith("[*]"):
