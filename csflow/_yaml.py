@@ -16,9 +16,11 @@ It is also safe by default, in the ways YAML 1.1 is not:
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path as FilePath
 from typing import Any, TypeVar
 
 import yaml
@@ -65,6 +67,19 @@ class Located:
     def problem(self, path: Sequence[str | int], message: str) -> Problem:
         line, col = self.where(path)
         return Problem(message, self.file, line, col)
+
+
+def read_definition(path: str | os.PathLike[str], kind: str, shown: str | None = None) -> str:
+    """The text of a definition file, or a DefinitionError naming the file.
+
+    One place for this so every loader refuses unreadable and non-UTF-8 files
+    the same way, as a definition problem rather than a stray OSError.
+    """
+    try:
+        return FilePath(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise DefinitionError.at(f"cannot read {kind} file: {why}", shown or str(path)) from None
 
 
 def load_yaml(text: str, file: str = "<string>") -> Located:

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from csflow._yaml import load_yaml, validate
+from csflow._yaml import load_yaml, read_definition, validate
 from csflow.analytics._kpi import MEASURES, Kpis
 from csflow.analytics._log import AnalyticsError
 from csflow.errors import DefinitionError, UnknownDefinition
@@ -74,12 +74,7 @@ class Failing:
 
 def load_standards(path: str | Path = BUNDLED) -> tuple[Standard, ...]:
     """Read a standards file; errors point at file:line with what to fix."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DefinitionError.at(f"cannot read standards file: {exc.strerror}", str(p)) from None
-    doc = load_yaml(text, str(p))
+    doc = load_yaml(read_definition(path, "standards"), str(path))
     model = validate(_File, doc)
     problems = [doc.problem(("standards", area, measure),
                             f"unknown measure {measure!r}; use one of {', '.join(MEASURES)}")

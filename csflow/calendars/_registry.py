@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from csflow._yaml import Located, load_yaml, validate
+from csflow._yaml import Located, load_yaml, read_definition, validate
 from csflow.calendars._calendar import (
     DEFAULT_YEARS,
     BusinessCalendar,
@@ -201,14 +201,7 @@ class CalendarRegistry(Mapping[str, BusinessCalendar]):
 
     def with_file(self, path: str | Path) -> CalendarRegistry:
         """A new registry with the calendar in an organisation's YAML file added."""
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise DefinitionError.at(
-                f"cannot read calendar file: {exc.strerror}", str(path)
-            ) from None
-        return self.with_text(text, str(path))
+        return self.with_text(read_definition(path, "calendar"), str(path))
 
     def __getitem__(self, name: str) -> BusinessCalendar:
         try:

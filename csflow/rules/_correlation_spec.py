@@ -12,12 +12,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator
 
-from csflow._yaml import load_yaml, validate
+from csflow._yaml import load_yaml, read_definition, validate
 from csflow.errors import DefinitionError
 
 # durable-rules keeps at most 1,024 live sessions per ruleset and the
@@ -113,14 +112,7 @@ def load_correlations(source: str | os.PathLike[str]) -> CorrelationSpec:
     if isinstance(source, str) and "\n" in source:
         text, file = source, "<string>"
     else:
-        path = Path(source)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise DefinitionError.at(
-                f"cannot read correlation file: {exc.strerror or exc}", str(path)
-            ) from None
-        file = str(path)
+        text, file = read_definition(source, "correlation"), str(source)
     doc = load_yaml(text, file)
     parsed = validate(_FileYaml, doc)
     seen: dict[str, int] = {}

@@ -23,7 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 from csflow._canonical import canonical_json
-from csflow._yaml import Located, load_yaml, validate
+from csflow._yaml import Located, load_yaml, read_definition, validate
 from csflow.calendars import CalendarRegistry, rule_functions
 from csflow.errors import DefinitionError, InvalidFacts, Problem, UnknownDefinition
 from csflow.model import Decision
@@ -106,12 +106,10 @@ class RuleSet:
         else:
             raise DefinitionError.at(f"{root} does not exist; give a rules directory or file",
                                      str(root))
-        texts = {}
-        for p, name in zip(paths, names, strict=True):
-            try:
-                texts[name] = p.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise DefinitionError.at(f"cannot read the file: {exc}", name) from None
+        texts = {
+            name: read_definition(p, "rules", name)
+            for p, name in zip(paths, names, strict=True)
+        }
         return cls.from_texts(texts, functions=functions)
 
     @classmethod

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from csflow._yaml import Located, load_yaml, validate
+from csflow._yaml import Located, load_yaml, read_definition, validate
 from csflow.calendars import BusinessDuration, CalendarRegistry
 from csflow.errors import DefinitionError, Problem
 from csflow.workflows._definition import (
@@ -116,14 +116,7 @@ def load_workflow(source: str | Path, calendars: CalendarRegistry | None = None)
     SLA calendars must be in ``calendars`` (default: the bundled calendars).
     """
     if isinstance(source, Path) or "\n" not in source:
-        path = Path(source)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise DefinitionError.at(
-                f"cannot read workflow file: {exc.strerror}", str(path)
-            ) from None
-        return parse_workflow(text, str(path), calendars)
+        return parse_workflow(read_definition(source, "workflow"), str(source), calendars)
     return parse_workflow(source, calendars=calendars)
 
 

@@ -169,3 +169,10 @@ def test_mutated_workflow_files_raise_only_definition_errors(data: st.DataObject
         compile_workflow(parse_workflow("\n".join(lines) + "\n", "m.yaml"))
     except DefinitionError as exc:
         assert exc.problems and all(p.file == "m.yaml" for p in exc.problems)
+
+
+def test_a_file_that_is_not_utf8_is_a_definition_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("workflow: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(DefinitionError, match="cannot read workflow file: 'utf-8' codec"):
+        load_workflow(path)
