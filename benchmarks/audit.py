@@ -14,7 +14,8 @@ through the engine, which would take minutes). Then, on the same file:
   :class:`~csflow.model.Event` values (what ``csflow audit replay`` does per
   case), reading the events once in recorded order.
 
-Target: verify >= 1/3 of the floor.
+Target: verify and replay >= 1/3 of the floor. Runs on a busy machine vary by
+about 10%: compare ratios, not events/s.
 """
 
 from __future__ import annotations
@@ -175,7 +176,7 @@ def main() -> None:
         v = timed("verify", verify, path)
         r = timed("replay", replay_all, path)
     print(f"verify / floor = {v / base:.2f}  (target >= 0.33)")
-    print(f"replay / floor = {r / base:.2f}")
+    print(f"replay / floor = {r / base:.2f}  (target >= 0.33)")
 
 
 if __name__ == "__main__":

@@ -13,16 +13,33 @@ ERASED = "[erased]"
 _MISSING = object()
 
 
+# Types that are never mappings: checking ``type(v) in`` this is far cheaper than
+# ``isinstance(v, Mapping)`` (an ABC check), and these are most values in case data.
+_LEAVES = frozenset({str, int, float, bool, type(None), list, tuple})
+
+
 def merge(base: Mapping[str, Any], delta: Mapping[str, Any]) -> dict[str, Any]:
     """A new tree: mappings merge recursively, anything else in ``delta`` replaces."""
     out = dict(base)
-    for key, value in delta.items():
-        old = out.get(key)
-        if isinstance(value, Mapping) and isinstance(old, Mapping):
-            out[key] = merge(old, value)
-        else:
-            out[key] = value
+    merge_into(out, delta)
     return out
+
+
+def merge_into(target: dict[str, Any], delta: Mapping[str, Any]) -> None:
+    """:func:`merge` ``delta`` into ``target`` itself.
+
+    Only ``target`` changes: a mapping merged into one of its values is
+    merged into a copy (see :func:`merge`), because nested values may be
+    shared with the events or cases they came from. Replay folds every event
+    of a case this way instead of copying the whole tree at each one.
+    """
+    for key, value in delta.items():
+        if type(value) not in _LEAVES and isinstance(value, Mapping):
+            old = target.get(key)
+            if isinstance(old, Mapping):
+                target[key] = merge(old, value)
+                continue
+        target[key] = value
 
 
 def nest(path: str, value: Any) -> dict[str, Any]:

@@ -27,24 +27,17 @@ def fold(
     return out
 
 
-def fold_owned(data: dict[str, Any], delta: dict[str, Any], pii: dict[str, Any]) -> None:
-    """:func:`fold` in place, for trees nobody else holds (freshly decoded JSON).
+def merge_owned(base: dict[str, Any], delta: dict[str, Any]) -> None:
+    """:func:`~csflow._data.merge` in place, for trees nobody else holds (freshly decoded JSON).
 
     Whole-store verify folds every stored event; copying the case's tree at
     each one (what :func:`fold` must do, as its inputs may be shared) costs
     more than hashing the event. Decoded JSON is all plain dicts, so exact
     type checks replace the slower ABC checks too.
     """
-    _merge_owned(data, delta)
-    for path, sealed in pii.items():
-        value = sealed.get("value", ERASED) if type(sealed) is dict else ERASED
-        _merge_owned(data, nest(path, value))
-
-
-def _merge_owned(base: dict[str, Any], delta: dict[str, Any]) -> None:
     for key, value in delta.items():
         old = base.get(key)
         if type(value) is dict and type(old) is dict:
-            _merge_owned(old, value)
+            merge_owned(old, value)
         else:
             base[key] = value

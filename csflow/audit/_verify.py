@@ -27,11 +27,13 @@ from dataclasses import dataclass, field
 from hashlib import sha256
 from typing import Any
 
+import msgspec
 import orjson
 
 from csflow._canonical import GENESIS, canonical_json, first_break, pii_digest
+from csflow._data import ERASED
 from csflow.audit._anchor import Anchor
-from csflow.audit._fold import fold, fold_owned
+from csflow.audit._fold import fold, merge_owned
 from csflow.errors import CaseNotFound
 from csflow.model import Case, Event
 from csflow.stores.base import Store
@@ -42,7 +44,6 @@ KINDS = ("edited", "deleted", "inserted", "reordered", "foreign", "truncated", "
 
 
 _PROGRESS_EVERY = 5_000
-_NONE: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -78,10 +79,9 @@ class VerifyReport:
         return Anchor(written_at, dict(self.heads))
 
 
-# A case being verified: [last seq, its hash as bytes, its state, data so far]. A
-# list rather than a dataclass: it is read and written once per stored event.
+# A case being verified: [last seq, its hash, data so far, its snapshot]. A list
+# rather than a dataclass: it is read and written once per stored event.
 _Running = list[Any]
-_GENESIS = GENESIS.encode()
 
 
 def verify_store(
@@ -96,66 +96,130 @@ def verify_store(
     snapshots = {c.id: (c.version, c.last_hash, c.state, _digest(c.data))
                  for c in store.iter_cases()}
     total = sum(v for v, _, _, _ in snapshots.values())
-    running: dict[str, _Running] = {}
-    done: set[str] = set()
-    suspects: set[str] = set()  # cases the fast pass gave up on: the slow pass says why
-    events, report_at = 0, _PROGRESS_EVERY
-    for case_id, seq, h, payload, pii in store.iter_raw_events():
-        events += 1
-        if events == report_at and progress is not None:
-            progress(events, total)
-            report_at += _PROGRESS_EVERY
-        if case_id in suspects:
-            continue
-        run = running.get(case_id)
-        if run is None:
-            if case_id in done or case_id not in snapshots:
-                suspects.add(case_id)
-                continue
-            run = running[case_id] = [0, _GENESIS, None, {}]
-        if not _advance(run, case_id, seq, h, payload, pii):
-            suspects.add(case_id)
-            del running[case_id]
-            continue
-        snapshot = snapshots[case_id]
-        if seq == snapshot[0]:
-            if (h, run[2], _digest(run[3])) != snapshot[1:]:
-                suspects.add(case_id)
-            done.add(case_id)
-            del running[case_id]
-    if progress is not None:
-        progress(events, total)
-    # Cases whose events stop short of their snapshot (or have none at all).
-    suspects.update(c for c in snapshots if c not in done)
+    events, suspects = _fast_pass(store, snapshots, progress, total)
     damage = {cid: _locate(store, cid) for cid in suspects}
-    heads = {cid: (v, h) for cid, (v, h, _, _) in snapshots.items() if cid not in damage}
+    # A suspect the slow pass clears (stored text that is not byte-canonical but
+    # means the same) is sound, so its head belongs in an anchor like any other.
+    heads = {cid: (v, h) for cid, (v, h, _, _) in snapshots.items()
+             if damage.get(cid) is None}
     if anchor is not None:
         for d in _against_anchor(store, anchor, snapshots, damage):
-            damage.setdefault(d.case_id, d)
+            damage[d.case_id] = d
     found = tuple(d for d in damage.values() if d is not None)
     return VerifyReport(len(snapshots), events, found, heads,
                         None if anchor is None else anchor.root)
 
 
-def _advance(run: _Running, case_id: str, seq: int, h: str, payload: str,
-             pii: str | None) -> bool:
-    """Check one stored row against the case so far and fold it in; False if it breaks."""
-    if seq != run[0] + 1:
+class _Hashed(msgspec.Struct):
+    """The fields of a stored event's hashed payload that verify needs.
+
+    Decoding into this skips (while still parsing) everything else, such as
+    the decisions, which is what makes decoding cheaper than hashing.
+    """
+
+    case_id: str
+    seq: int
+    dest: str
+    data: dict[str, Any]
+    pii_digests: dict[str, Any]
+
+
+_decode_hashed = msgspec.json.Decoder(_Hashed).decode
+# What a row whose hash verifies but whose content is not what the engine
+# writes can raise here; such a case goes to the slow pass, which says why.
+_UNEXPECTED = (ValueError, TypeError, LookupError)
+
+
+def _fast_pass(
+    store: Store, snapshots: Mapping[str, tuple[int, str, str, bytes]],
+    progress: Callable[[int, int], None] | None, total: int,
+) -> tuple[int, set[str]]:
+    """Stream every stored row once: (rows read, cases the slow pass must look at).
+
+    One flat loop on purpose: it runs once per stored event, and every
+    function call or attribute lookup in it costs a measurable share of
+    hashing the event (see ``benchmarks/audit.py``). The success path of
+    each row ends in ``continue``; falling through means the case broke.
+    """
+    running: dict[str, _Running] = {}
+    done: set[str] = set()
+    suspects: set[str] = set()  # cases the fast pass gave up on: the slow pass says why
+    events, report_at = 0, _PROGRESS_EVERY
+    decode = _decode_hashed
+    for events, (case_id, seq, h, payload, pii) in enumerate(store.iter_raw_events(), 1):
+        if events == report_at and progress is not None:
+            progress(events, total)
+            report_at += _PROGRESS_EVERY
+        run = running.get(case_id)
+        if run is None:
+            if case_id in suspects or case_id in done or case_id not in snapshots:
+                suspects.add(case_id)
+                continue
+            run = running[case_id] = [0, GENESIS, None, snapshots[case_id]]
+        try:
+            if seq == run[0] + 1:
+                body = payload.replace(f',"hash":"{h}"', "", 1)
+                if sha256((run[1] + body).encode()).hexdigest() == h:
+                    d = decode(body)
+                    if d.seq == seq and d.case_id == case_id:
+                        data, delta = run[2], d.data
+                        if data is None:  # decoded just now, so nobody else holds it
+                            data = run[2] = delta
+                        else:
+                            for key, value in delta.items():
+                                if type(value) is dict and type(data.get(key)) is dict:
+                                    merge_owned(data[key], value)
+                                else:
+                                    data[key] = value
+                        if not pii or _unseal(data, d.pii_digests, orjson.loads(pii)):
+                            snapshot = run[3]
+                            if seq != snapshot[0]:
+                                run[0], run[1] = seq, h
+                                continue
+                            del running[case_id]
+                            done.add(case_id)
+                            if (h, d.dest, _digest(data)) != snapshot[1:]:
+                                suspects.add(case_id)
+                            continue
+        except _UNEXPECTED:
+            pass
+        suspects.add(case_id)
+        running.pop(case_id, None)
+    if progress is not None:
+        progress(events, total)
+    # Cases whose events stop short of their snapshot (or have none at all).
+    suspects.update(c for c in snapshots if c not in done)
+    return events, suspects
+
+
+def _unseal(data: dict[str, Any], digests: Mapping[str, str], sealed: Any) -> bool:
+    """Check an event's sealed personal values against its digests, folding them in.
+
+    A value without its salt was erased: :data:`~csflow._data.ERASED` takes
+    its place. Each value is put at its dotted path the way
+    ``merge(data, nest(path, value))`` would, without building the nest.
+    """
+    if type(sealed) is not dict:
         return False
-    body = payload.replace(f',"hash":"{h}"', "", 1).encode()
-    if sha256(run[1] + body).hexdigest() != h:
-        return False
-    d = orjson.loads(body)
-    if d["seq"] != seq or d["case_id"] != case_id:
-        return False
-    sealed: dict[str, Any] = orjson.loads(pii) if pii else _NONE
-    if sealed:
-        digests = d["pii_digests"]
-        for path, s in sealed.items():
-            if "value" in s and digests.get(path) != pii_digest(s["salt"], s["value"]):
+    for path, s in sealed.items():
+        if type(s) is dict and "value" in s:
+            value = s["value"]
+            if digests.get(path) != pii_digest(s["salt"], value):
                 return False
-    run[0], run[1], run[2] = seq, h.encode(), d["dest"]
-    fold_owned(run[3], d["data"], sealed)
+        else:
+            value = ERASED
+        *parents, leaf = path.split(".")
+        node = data
+        for part in parents:
+            child = node.get(part)
+            if type(child) is not dict:
+                child = node[part] = {}
+            node = child
+        old = node.get(leaf)
+        if type(value) is dict and type(old) is dict:
+            merge_owned(old, value)
+        else:
+            node[leaf] = value
     return True
 
 
