@@ -8,6 +8,7 @@ the ruleset lacks, still point into the file.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -149,7 +150,7 @@ class WorkflowDef:
     def key(self) -> tuple[str, int]:
         return (self.name, self.version)
 
-    @property
+    @functools.cached_property
     def terminal_states(self) -> frozenset[str]:
         return frozenset(n for n, s in self.states.items() if s.terminal)
 
