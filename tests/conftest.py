@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from csflow.stores import MemoryStore, SQLStore, Store
+
 POSTGRES_ENV = "CSFLOW_TEST_POSTGRES_URL"
 
 
@@ -68,3 +70,29 @@ def new_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Calla
     yield make
     if schemas is not None:
         schemas.drop_all()
+
+
+BACKENDS = ["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def new_store(
+    request: pytest.FixtureRequest, new_db_url: Callable[[str], str]
+) -> Iterator[Callable[[], Store]]:
+    """``new_store()``: a fresh, empty store of the parametrized backend (for hypothesis)."""
+    opened: list[Store] = []
+
+    def make() -> Store:
+        backend: str = request.param
+        store: Store = MemoryStore() if backend == "memory" else SQLStore(new_db_url(backend))
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(new_store: Callable[[], Store]) -> Store:
+    return new_store()

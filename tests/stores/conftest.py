@@ -7,13 +7,10 @@ database to be empty.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
-from csflow.stores import MemoryStore, SQLStore, Store
-
-BACKENDS = ["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 SQL_BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
@@ -23,24 +20,3 @@ def db_url(request: pytest.FixtureRequest, new_db_url: Callable[[str], str]) -> 
     return new_db_url(request.param)
 
 
-@pytest.fixture(params=BACKENDS)
-def new_store(
-    request: pytest.FixtureRequest, new_db_url: Callable[[str], str]
-) -> Iterator[Callable[[], Store]]:
-    """``new_store()``: a fresh, empty store of the parametrized backend (for hypothesis)."""
-    opened: list[Store] = []
-
-    def make() -> Store:
-        backend: str = request.param
-        store: Store = MemoryStore() if backend == "memory" else SQLStore(new_db_url(backend))
-        opened.append(store)
-        return store
-
-    yield make
-    for store in opened:
-        store.close()
-
-
-@pytest.fixture
-def store(new_store: Callable[[], Store]) -> Store:
-    return new_store()

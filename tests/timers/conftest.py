@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Iterator
 
 import pytest
 
 from csflow import Engine
 from csflow.clock import FixedClock
-from csflow.stores import MemoryStore, SQLStore, Store
+from csflow.stores import Store
 from csflow.testing import DEFAULT_START
 from csflow.workflows import WorkflowDef, parse_workflow
 
@@ -52,29 +51,8 @@ DESK_YAML = textwrap.dedent("""\
           - {message: noted, to: team}
 """)
 DESK: WorkflowDef = parse_workflow(DESK_YAML, "desk.yaml")
-BACKENDS = ["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
-@pytest.fixture(params=BACKENDS)
-def new_store(
-    request: pytest.FixtureRequest, new_db_url: Callable[[str], str]
-) -> Iterator[Callable[[], Store]]:
-    opened: list[Store] = []
-
-    def make() -> Store:
-        backend: str = request.param
-        store: Store = MemoryStore() if backend == "memory" else SQLStore(new_db_url(backend))
-        opened.append(store)
-        return store
-
-    yield make
-    for store in opened:
-        store.close()
-
-
-@pytest.fixture
-def store(new_store: Callable[[], Store]) -> Store:
-    return new_store()
 
 
 @pytest.fixture
