@@ -51,6 +51,8 @@ WANTS = [
 FIRST = ["Ann", "Bilal", "Chen", "Dara", "Ewa", "Femi", "Gita", "Hugo", "Ines", "Jon"]
 LAST = ["Smith", "Khan", "Jones", "Okafor", "Nowak", "Brown", "Silva", "Taylor"]
 
+_POLL = timedelta(minutes=15)
+
 # A Step waits, then acts: (hours to wait, trigger, data, role).
 Step = tuple[float, str, dict[str, Any], str]
 
@@ -62,6 +64,7 @@ class DemoResult:
     refusals: int
     started: datetime
     ended: datetime
+    timers_fired: int = 0
 
 
 def run_demo(
@@ -93,8 +96,16 @@ def run_demo(
         arrival = cal.add_business_hours(start, span * rng.random())
         heapq.heappush(queue, (arrival, n, "", None, iter(())))
     fires = refusals = 0
+    timers_fired = 0
+    next_poll = start
     while queue and queue[0][0] <= end:
         when, order, case_id, step, steps = heapq.heappop(queue)
+        # A timer worker polls every few minutes, as `csflow worker` would, so
+        # SLA warnings and breaches fire during the week, not only at its end.
+        while next_poll <= when:
+            clock.set(next_poll)
+            timers_fired += engine.run_due(limit=1000).fired
+            next_poll += _POLL
         clock.set(when)
         if step is None:
             case = _open(engine, rng, facts, order)
@@ -110,7 +121,8 @@ def run_demo(
             due = cal.add_business_hours(when, timedelta(hours=following[0]))
             heapq.heappush(queue, (due, order, case_id, following, steps))
     clock.set(max(end, clock.now()))
-    return DemoResult(tuple(ids), fires, refusals, start, clock.now())
+    timers_fired += engine.run_due(limit=10_000).fired
+    return DemoResult(tuple(ids), fires, refusals, start, clock.now(), timers_fired)
 
 
 def _open(engine: Engine, rng: random.Random, facts: random.Random, n: int) -> Case:
@@ -181,7 +193,10 @@ def _path(rng: random.Random, case: Case) -> Iterator[Step]:
         )
         yield from _confirm(rng, reopen_chance=0.03)
         return
-    yield (1, "start_investigation", {"classification": _classification(rng)}, "agent")
+    # A backlog: most complaints are picked up within hours, some wait days
+    # (the 1-business-day acknowledgement SLA then warns or breaches).
+    pickup = rng.choices([1, 3, 7, 12, 20], [50, 25, 12, 8, 5])[0]
+    yield (pickup, "start_investigation", {"classification": _classification(rng)}, "agent")
     if roll < 0.33:
         yield (3, "withdraw", {"withdrawal_reason": "Customer sorted it out themselves"}, "agent")
         return
@@ -198,7 +213,8 @@ def _path(rng: random.Random, case: Case) -> Iterator[Step]:
             },
             "agent",
         )
-    yield (4, "record_findings", {"findings": "Order and contact history reviewed"}, "agent")
+    digging = rng.choices([4, 12, 25, 36], [60, 25, 10, 5])[0]  # 5-business-day SLA
+    yield (digging, "record_findings", {"findings": "Order and contact history reviewed"}, "agent")
     yield (
         3,
         "complete_analysis",

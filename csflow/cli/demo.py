@@ -91,6 +91,11 @@ def _summary(
         f"refused approvals (over authority): {refusals}"
     )
     out().print(f"median time to resolution (closed cases): {median}")
+    milestones = Counter(e.trigger for h in histories.values() for e in h if e.type == "timer")
+    out().print(
+        f"SLA clocks: {milestones['sla_met']} met, {milestones['sla_breached']} breached, "
+        f"{milestones['sla_warning']} warnings (fired by the timer worker during the week)"
+    )
     example = max(
         histories.values(),
         key=lambda h: (
