@@ -24,11 +24,13 @@ _PROCESSORS: list[Any] = [
 
 def default_logger() -> Any:
     """A structlog logger over stdlib ``logging.getLogger("csflow")``."""
+    # bind() once: wrap_logger gives a lazy proxy that builds a new bound
+    # logger on every attribute access, which the engine makes on every fire.
     return structlog.wrap_logger(
         logging.getLogger("csflow"),
         wrapper_class=structlog.stdlib.BoundLogger,
         processors=[*_PROCESSORS, structlog.processors.KeyValueRenderer(sort_keys=True)],
-    )
+    ).bind()
 
 
 def configure(*, json: bool = False, level: int = logging.INFO) -> Any:
@@ -46,4 +48,4 @@ def configure(*, json: bool = False, level: int = logging.INFO) -> Any:
     )
     return structlog.wrap_logger(
         log, wrapper_class=structlog.stdlib.BoundLogger, processors=[*_PROCESSORS, renderer]
-    )
+    ).bind()

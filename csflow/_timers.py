@@ -159,7 +159,11 @@ def affected(
     """
     if not wf.has_timers:
         return False
-    return new_case or dest != state or any(has_path(delta, d.path) for d in wf.deadlines)
+    if new_case or dest != state:
+        return True
+    return not wf.deadline_roots.isdisjoint(delta) and any(
+        has_path(delta, d.path) for d in wf.deadlines
+    )
 
 
 def plan_transition(

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from csflow._canonical import GENESIS, canonical_json, check_json_value, event_hash, seal_pii
+from csflow._canonical import GENESIS, canonical_json, event_hash, seal_pii
 from csflow._data import get_path, has_path, merge, nest, split_paths
 from csflow._logging import default_logger
 from csflow._outbox import OutboxMessage
@@ -302,7 +302,7 @@ class Engine:
         compiled = self._compiled_for(case.workflow, case.workflow_version)
         t = self._transition(compiled, case, trigger, actor)
         return self._commit(
-            compiled, case, t, actor, data, idempotency_key, compiled.fire(case.state, trigger)
+            compiled, case, t, actor, data, idempotency_key, compiled.dest(case.state, trigger)
         )
 
     # -- the steps of a call ------------------------------------------------
@@ -370,9 +370,38 @@ class Engine:
     ) -> None:
         """Add one transition to ``batch``: everything is decided before ``batch`` changes,
         so a refusal leaves it as it was."""
-        case, now = batch.case, batch.now
+        case = batch.case
         compiled = self._compiled_for(wf.name, wf.version)
         delta = self._validate(compiled, case, t, data or EMPTY)
+        decisions: tuple[Decision, ...] = ()
+        if t.guard is not None or t.set or t.decide:
+            delta, decisions = self._effects(batch, t, actor, delta)
+        after = merge(case.data, delta)
+        plan = self._plan_timers(batch, wf, t.trigger, dest, delta, after)
+        self._apply_plan(batch, wf, plan)
+        event = batch.add(
+            wf,
+            type="start" if case.version == 0 else "transition",
+            trigger=t.trigger,
+            dest=dest,
+            actor=actor,
+            delta=delta,
+            decisions=decisions,
+            key=idempotency_key,
+        )
+        for i, emit in enumerate(t.emit):
+            payload = {
+                k: self._resolve(v, case, actor, after, batch.now) for k, v in emit.data.items()
+            }
+            batch.message(wf, event, i, emit.message, emit.to, payload)
+
+    def _effects(
+        self, batch: _Batch, t: TransitionDef, actor: Actor, delta: dict[str, Any]
+    ) -> tuple[dict[str, Any], tuple[Decision, ...]]:
+        """Run a transition's guard, ``set`` and ``decide`` effects on the validated
+        ``delta``: returns the delta with their outputs (in JSON form) and the
+        decisions taken. Raises :class:`GuardFailed` when the guard says no."""
+        case, now = batch.case, batch.now
         after = merge(case.data, delta)
         decisions: list[Decision] = []
         if t.guard is not None:
@@ -400,23 +429,8 @@ class Engine:
                 delta, after = merge(delta, change), merge(after, change)
         # JSON form ($now, decided Decimals and dates become text) so a case reads
         # the same from every store; the event carries exactly these values.
-        delta = orjson.loads(canonical_json(delta))
-        after = merge(case.data, delta)
-        plan = self._plan_timers(batch, wf, t.trigger, dest, delta, after)
-        self._apply_plan(batch, wf, plan)
-        event = batch.add(
-            wf,
-            type="start" if case.version == 0 else "transition",
-            trigger=t.trigger,
-            dest=dest,
-            actor=actor,
-            delta=delta,
-            decisions=tuple(decisions),
-            key=idempotency_key,
-        )
-        for i, emit in enumerate(t.emit):
-            payload = {k: self._resolve(v, case, actor, after, now) for k, v in emit.data.items()}
-            batch.message(wf, event, i, emit.message, emit.to, payload)
+        # (Validated data is in JSON form already: see _validate.)
+        return orjson.loads(canonical_json(delta)), tuple(decisions)
 
     def _plan_timers(
         self,
@@ -581,7 +595,7 @@ class Engine:
         case = batch.case
         try:
             t = self._transition(compiled, case, trigger, SYSTEM)
-            dest = compiled.fire(case.state, trigger)
+            dest = compiled.dest(case.state, trigger)
             self._step(batch, wf, t, SYSTEM, None, f"{timer.key}:{trigger}", dest)
         except TransitionRefused as exc:
             # The breach itself stays recorded; the refusal says why nothing followed.
@@ -677,11 +691,9 @@ class Engine:
             raise InvalidData(case.id, case.state, t.trigger, errors) from None
         except TypeError as exc:
             raise InvalidData(case.id, case.state, t.trigger, {"data": str(exc)}) from None
-        out = validated.model_dump(mode="json", exclude_unset=True)
-        problem = check_json_value(out)
-        if problem:
-            raise InvalidData(case.id, case.state, t.trigger, {"data": problem})
-        return out
+        # JSON form, and storable as is: declared fields are typed and bounded
+        # (no NaN, no integers beyond 64 bits; see workflows/_fields.py).
+        return validated.model_dump(mode="json", exclude_unset=True)
 
     def _decide(
         self, call: DecisionCall, case: Case, actor: Actor, data: Mapping[str, Any], now: Any
@@ -769,8 +781,12 @@ class _Batch:
     ) -> Event:
         """Chain one more event (``delta`` in JSON form) and move ``case`` past it."""
         case, now = self.case, self.now
-        public, personal = split_paths(delta, wf.pii)
-        pii, digests = seal_pii(personal)
+        pii: dict[str, Any] = {}
+        digests: dict[str, str] = {}
+        public = delta
+        if not wf.pii_roots.isdisjoint(delta):
+            public, personal = split_paths(delta, wf.pii)
+            pii, digests = seal_pii(personal)
         seq = case.version + 1
         event = Event(
             case_id=case.id,

@@ -23,7 +23,9 @@ class MemoryTimers:
     _lock: threading.Lock
 
     def _init_timers(self) -> None:
-        self._timers: dict[str, Timer] = {}
+        # By case, then timer id: a fire reads one case's timers, and scanning
+        # every case's would make each state change cost O(all open cases).
+        self._timers: dict[str, dict[str, Timer]] = {}
         self._timer_leases: dict[str, datetime] = {}
         self._outbox: dict[str, OutboxMessage] = {}
         self._outbox_leases: dict[str, datetime] = {}
@@ -34,14 +36,18 @@ class MemoryTimers:
         if len(set(ids)) != len(ids) or any(i in self._outbox for i in ids):
             raise ValueError(f"outbox message ids must be new and unique: {ids}")
 
-    def _apply_timers(self, timers: TimerChanges, outbox: Sequence[OutboxMessage]) -> None:
+    def _apply_timers(
+        self, case_id: str, timers: TimerChanges, outbox: Sequence[OutboxMessage]
+    ) -> None:
         """Write an append's timer changes and messages (under the lock, after checks)."""
-        for timer_id in timers.drop:
-            self._timers.pop(timer_id, None)
-            self._timer_leases.pop(timer_id, None)
-        for t in timers.put:
-            self._timers[t.id] = dataclasses.replace(t, attempts=0)
-            self._timer_leases.pop(t.id, None)
+        if timers.drop or timers.put:
+            own = self._timers.setdefault(case_id, {})
+            for timer_id in timers.drop:
+                own.pop(timer_id, None)
+                self._timer_leases.pop(timer_id, None)
+            for t in timers.put:
+                own[t.id] = dataclasses.replace(t, attempts=0)
+                self._timer_leases.pop(t.id, None)
         for m in outbox:
             self._outbox[m.id] = dataclasses.replace(
                 m, status=PENDING, attempts=0, next_attempt_at=m.created_at
@@ -49,20 +55,23 @@ class MemoryTimers:
 
     def _forget_case(self, case_id: str) -> None:
         """Drop a purged case's timers and messages, as the SQL store's ON DELETE CASCADE does."""
-        for timer_id in [i for i, t in self._timers.items() if t.case_id == case_id]:
-            del self._timers[timer_id]
+        for timer_id in self._timers.pop(case_id, {}):
             self._timer_leases.pop(timer_id, None)
         for message_id in [i for i, m in self._outbox.items() if m.case_id == case_id]:
             del self._outbox[message_id]
             self._outbox_leases.pop(message_id, None)
 
+    def _all_timers(self) -> Iterator[Timer]:
+        for own in self._timers.values():
+            yield from own.values()
+
     def load_timers(self, case_id: str) -> list[Timer]:
         with self._lock:
-            return [t for t in self._timers.values() if t.case_id == case_id]
+            return list(self._timers.get(case_id, {}).values())
 
     def iter_timers(self) -> Iterator[Timer]:
         with self._lock:
-            timers = sorted(self._timers.values(), key=lambda t: (t.due_at or _FAR, t.id))
+            timers = sorted(self._all_timers(), key=lambda t: (t.due_at or _FAR, t.id))
         return iter(timers)
 
     def claim_timers(
@@ -72,7 +81,7 @@ class MemoryTimers:
             due = sorted(
                 (
                     t
-                    for t in self._timers.values()
+                    for t in self._all_timers()
                     if t.due_at is not None
                     and t.due_at <= now
                     and self._timer_leases.get(t.id, now) <= now
@@ -81,7 +90,7 @@ class MemoryTimers:
             )[:limit]
             claimed = [dataclasses.replace(t, attempts=t.attempts + 1) for t in due]
             for t in claimed:
-                self._timers[t.id] = t
+                self._timers[t.case_id][t.id] = t
                 self._timer_leases[t.id] = lease_until
             return claimed
 

@@ -65,7 +65,7 @@ class MemoryStore(MemoryTimers):
                 if e.idempotency_key is not None:
                     self._keys[e.idempotency_key] = (e.case_id, e.seq)
             self._cases[snapshot.id] = snapshot
-            self._apply_timers(timers, outbox)
+            self._apply_timers(snapshot.id, timers, outbox)
 
     def load_case(self, case_id: str) -> Case:
         try:

@@ -2,10 +2,16 @@
 
 Measured with transitions 0.9.3: ``add_model`` costs 250-800 µs and 7-12 KB
 per model and grows with the number attached, and a Machine per case about
-1 ms and 50 KB, while a trigger costs the same whether or not the model was
-added. So the machine is built once per (name, version) with no models, and
-each fire triggers its event on a throwaway two-slot proxy that holds only the
-case's state. Cost per call does not depend on how many cases exist.
+1 ms and 50 KB. So the machine is built once per (name, version) with no
+models, and cost per call does not depend on how many cases exist.
+
+The machine is the authority on where a trigger leads: :func:`compile_workflow`
+reads every (state, trigger) -> destination from the machine's own events
+into a table, and a fire looks its destination up there. Running the event's
+``trigger`` instead would cost a few microseconds of callback and condition
+machinery per fire (as much as the rest of a fire put together) for none of
+its features: csflow registers no callbacks or conditions on the machine,
+because guards, effects and timers are decided before anything is written.
 """
 
 from __future__ import annotations
@@ -21,15 +27,6 @@ from csflow.workflows._definition import STAY, TransitionDef, WorkflowDef
 from csflow.workflows._fields import build_model
 
 
-class _Proxy:
-    """Stands in for a case while its trigger runs; lives for one call."""
-
-    __slots__ = ("state",)
-
-    def __init__(self, state: str) -> None:
-        self.state = state
-
-
 @dataclass(frozen=True, eq=False)
 class CompiledWorkflow:
     """A workflow ready to run: the shared machine plus precomputed lookups."""
@@ -39,19 +36,14 @@ class CompiledWorkflow:
     transitions: Mapping[tuple[str, str], TransitionDef]  # (state, trigger) -> definition
     triggers: frozenset[str]
     data_models: Mapping[str, type[BaseModel] | None]  # trigger -> model of its `requires`
+    dests: Mapping[tuple[str, str], str]  # (state, trigger) -> state after, read off the machine
 
     def find(self, state: str, trigger: str) -> TransitionDef | None:
         return self.transitions.get((state, trigger))
 
-    def fire(self, state: str, trigger: str) -> str:
-        """Run ``trigger`` from ``state`` through the machine; return the new state.
-
-        The caller has already checked the transition exists (``find``);
-        transitions raises MachineError otherwise.
-        """
-        proxy = _Proxy(state)
-        self.machine.events[trigger].trigger(proxy)
-        return proxy.state
+    def dest(self, state: str, trigger: str) -> str:
+        """Where ``trigger`` leads from ``state`` (the caller has checked it can fire)."""
+        return self.dests[(state, trigger)]
 
     def triggers_from(self, state: str) -> list[TransitionDef]:
         return [t for (s, _), t in self.transitions.items() if s == state]
@@ -83,6 +75,12 @@ def compile_workflow(wf: WorkflowDef) -> CompiledWorkflow:
         t.trigger: build_model(f"{base}_{t.trigger}", t.requires) if t.requires else None
         for t in (wf.start, *wf.transitions)
     }
+    # An internal transition (dest None) keeps the state it fired from.
+    dests = {
+        (src, name): moves[0].dest or src
+        for name, event in machine.events.items()
+        for src, moves in event.transitions.items()
+    }
     return CompiledWorkflow(
-        wf, machine, lookup, frozenset(t.trigger for t in wf.transitions), models
+        wf, machine, lookup, frozenset(t.trigger for t in wf.transitions), models, dests
     )

@@ -154,12 +154,22 @@ class WorkflowDef:
     def terminal_states(self) -> frozenset[str]:
         return frozenset(n for n, s in self.states.items() if s.terminal)
 
-    @property
+    @functools.cached_property
     def has_timers(self) -> bool:
         """Whether any state change can start, pause or stop a timer."""
         return bool(self.deadlines) or any(
             s.sla is not None or s.pauses_sla for s in self.states.values()
         )
+
+    # The top-level data keys under which deadlines and personal data live: a
+    # delta with none of them (most fires) skips the path walks entirely.
+    @functools.cached_property
+    def deadline_roots(self) -> frozenset[str]:
+        return frozenset(d.path.split(".")[0] for d in self.deadlines)
+
+    @functools.cached_property
+    def pii_roots(self) -> frozenset[str]:
+        return frozenset(p.split(".")[0] for p in self.pii)
 
     def migration_from(self, version: int) -> Migration | None:
         return next((m for m in self.migrations if m.from_version == version), None)

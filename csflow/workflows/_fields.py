@@ -27,6 +27,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, Strict, create_model
 
+_INT64 = 2**63
 SCALARS = ("str", "int", "decimal", "money", "bool", "date", "datetime")
 KINDS = (*SCALARS, "enum", "list", "object")
 
@@ -139,8 +140,11 @@ def _annotation(spec: FieldSpec, name: str) -> Any:
             ),
         ]
     elif spec.kind == "int":
-        # Strict so True/False and "5" are not silently taken for numbers.
-        t = Annotated[int, Strict(), Field(ge=lo, le=hi)]
+        # Strict so True/False and "5" are not silently taken for numbers;
+        # bounded to 64 bits so every stored value hashes and round-trips.
+        low = -_INT64 if lo is None else lo
+        high = _INT64 - 1 if hi is None else hi
+        t = Annotated[int, Strict(), Field(ge=low, le=high)]
     elif spec.kind in ("decimal", "money"):
         t = Annotated[Decimal, Field(ge=lo, le=hi, allow_inf_nan=False)]
     elif spec.kind == "bool":

@@ -153,6 +153,25 @@ def test_invalid_data_lists_field_errors(engine_clock) -> None:  # type: ignore[
     }
 
 
+def test_integers_that_could_not_be_stored_are_refused_by_name() -> None:
+    """Hashing needs 64-bit integers; an unbounded ``int`` field is bounded to them."""
+    wf = parse_workflow(
+        "workflow: tally\nversion: 1\ninitial: open\n"
+        "start: {requires: {count: int, nested: {type: object, fields: {n: 'int?'}}}}\n"
+        "states: {open: {}, done: {terminal: true}}\n"
+        "transitions: [{trigger: close, source: open, dest: done}]\n",
+        "tally.yaml",
+    )
+    engine, _ = memory_engine(workflows=[wf])
+    engine.start("tally", {"count": 2**63 - 1, "nested": {"n": -(2**63)}}, actor=AGENT)
+    for data, field in [({"count": 2**63, "nested": {}}, "count"),
+                        ({"count": 1, "nested": {"n": -(2**63) - 1}}, "nested.n")]:
+        with pytest.raises(InvalidData) as info:
+            engine.start("tally", data, actor=AGENT)
+        assert set(info.value.field_errors) == {field}
+    assert len(list(engine.store.case_ids())) == 1
+
+
 def test_start_refusals(engine_clock) -> None:  # type: ignore[no-untyped-def]
     engine, _ = engine_clock
     with pytest.raises(UnknownDefinition, match="known: ticket"):

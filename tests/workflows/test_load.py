@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from csflow.errors import DefinitionError
 from csflow.workflows import (
     DEFINITIONS,
+    STAY,
     bundled_workflows,
     compile_workflow,
     diagram,
@@ -67,6 +68,27 @@ def test_bundled_workflows_load_and_compile() -> None:
         assert c.triggers == {t.trigger for t in wf.transitions}
         assert "stateDiagram-v2" in diagram(wf, "mermaid")
         assert diagram(wf, "dot").startswith('digraph "')
+
+
+def test_destination_table_agrees_with_triggering_the_machine() -> None:
+    """The engine looks destinations up instead of running the machine's
+    trigger; for every (state, trigger) of every bundled workflow, the table
+    must say what the trigger does."""
+
+    class Model:
+        state = ""
+
+    for wf in bundled_workflows():
+        c = compile_workflow(wf)
+        assert set(c.dests) == set(c.transitions)
+        for (state, trigger), dest in c.dests.items():
+            model = Model()
+            model.state = state
+            c.machine.events[trigger].trigger(model)
+            assert dest == model.state == (
+                state if c.transitions[(state, trigger)].dest == STAY
+                else c.transitions[(state, trigger)].dest
+            ), (wf.name, state, trigger)
 
 
 def test_unknown_state_is_located() -> None:
