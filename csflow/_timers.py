@@ -149,6 +149,9 @@ class TimerPlan:
     changes: TimerChanges = NO_CHANGES
 
 
+NO_PLAN = TimerPlan()
+
+
 def affected(
     wf: WorkflowDef, state: str, dest: str, delta: Mapping[str, Any], *, new_case: bool
 ) -> bool:

@@ -28,6 +28,7 @@ from csflow._outbox import OutboxMessage
 from csflow._replay import replay
 from csflow._timers import (
     NO_CHANGES,
+    NO_PLAN,
     SYSTEM,
     Timer,
     TimerChanges,
@@ -347,7 +348,7 @@ class Engine:
         dest: str,
     ) -> Case:
         batch = _Batch(case, self.clock.now())
-        self._step(batch, compiled.definition, t, actor, data, idempotency_key, dest)
+        self._step(batch, compiled, t, actor, data, idempotency_key, dest)
         try:
             return self._write(batch)
         except CsflowError:
@@ -361,7 +362,7 @@ class Engine:
     def _step(
         self,
         batch: _Batch,
-        wf: WorkflowDef,
+        compiled: CompiledWorkflow,
         t: TransitionDef,
         actor: Actor,
         data: Mapping[str, Any] | None,
@@ -370,8 +371,7 @@ class Engine:
     ) -> None:
         """Add one transition to ``batch``: everything is decided before ``batch`` changes,
         so a refusal leaves it as it was."""
-        case = batch.case
-        compiled = self._compiled_for(wf.name, wf.version)
+        case, wf = batch.case, compiled.definition
         delta = self._validate(compiled, case, t, data or EMPTY)
         decisions: tuple[Decision, ...] = ()
         if t.guard is not None or t.set or t.decide:
@@ -444,7 +444,7 @@ class Engine:
         case = batch.case
         new = case.version == 0
         if not timers_affected(wf, case.state, dest, delta, new_case=new):
-            return TimerPlan()
+            return NO_PLAN
         try:
             return plan_transition(
                 wf,
@@ -596,7 +596,7 @@ class Engine:
         try:
             t = self._transition(compiled, case, trigger, SYSTEM)
             dest = compiled.dest(case.state, trigger)
-            self._step(batch, wf, t, SYSTEM, None, f"{timer.key}:{trigger}", dest)
+            self._step(batch, compiled, t, SYSTEM, None, f"{timer.key}:{trigger}", dest)
         except TransitionRefused as exc:
             # The breach itself stays recorded; the refusal says why nothing followed.
             self._log.warning("csflow.breach_action_refused", timer=timer.id, reason=str(exc))

@@ -46,7 +46,7 @@ class MemoryTimers:
                 own.pop(timer_id, None)
                 self._timer_leases.pop(timer_id, None)
             for t in timers.put:
-                own[t.id] = dataclasses.replace(t, attempts=0)
+                own[t.id] = t if t.attempts == 0 else dataclasses.replace(t, attempts=0)
                 self._timer_leases.pop(t.id, None)
         for m in outbox:
             self._outbox[m.id] = dataclasses.replace(

@@ -260,7 +260,8 @@ def test_timer_changes_commit_with_the_event_or_not_at_all(
 
     b = _Batch(stale, batch_engine.clock.now())
     wf = engine.workflow("desk")
-    batch_engine._step(b, wf, wf.transitions[0], AGENT, None, None, "working")
+    compiled = batch_engine._compiled_for(wf.name, wf.version)
+    batch_engine._step(b, compiled, wf.transitions[0], AGENT, None, None, "working")
     assert b.timer_changes() and b.outbox == []
     from csflow.errors import ConcurrencyConflict
 
