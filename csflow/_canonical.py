@@ -13,15 +13,18 @@ event always hashes to the same digest on every machine and store:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, get_type_hints
 
+import msgspec
 import orjson
+from msgspec.structs import astuple
 
 from csflow.errors import ChainBroken
 from csflow.model import Actor, Decision, Event
@@ -163,6 +166,68 @@ def event_from_dict(d: Mapping[str, Any]) -> Event:
         pii_digests=d.get("pii_digests") or {},
         pii=d.get("pii") or {},
     )
+
+
+def event_from_json(payload: str, pii: str | None = None) -> Event:
+    """The event stored as ``payload`` (its canonical JSON) with ``pii`` kept beside it.
+
+    The same event as :func:`event_from_dict` on the parsed text, built
+    several times faster, because audit replays whole stores. msgspec parses
+    the text and the times in C and, for an event without decisions, fills the
+    frozen Event's slots itself, which costs less than its ``__init__``. A
+    :class:`Decision` is a NamedTuple, which msgspec reads only from arrays,
+    so an event with decisions is read into a struct of the same fields first.
+    Text that msgspec would not take exactly as typed goes through
+    :func:`event_from_dict`, so what is accepted (and how) stays its rules.
+    """
+    try:
+        if _NO_DECISIONS in payload:
+            event = _decode_event(payload)
+        else:
+            stored = _decode_stored(payload)
+            stored.decisions = tuple(Decision(*astuple(d)) for d in stored.decisions)
+            event = Event(*astuple(stored))
+    except msgspec.DecodeError:
+        d = orjson.loads(payload)
+        if pii is not None:
+            d["pii"] = orjson.loads(pii)
+        return event_from_dict(d)
+    if pii is not None:
+        # Set after decoding, as the engine sets ``hash`` when sealing: the pii
+        # column is not hashed, so it must not be able to pose as payload keys.
+        object.__setattr__(event, "pii", orjson.loads(pii) or {})
+    return event
+
+
+class _StoredDecision(msgspec.Struct):
+    """A decision as stored (an object), its fields in :class:`Decision`'s order."""
+
+    name: str
+    ruleset_version: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    matched: tuple[str, ...]
+    title: str
+
+
+def _stored_event() -> type[msgspec.Struct]:
+    """A struct with Event's fields in Event's order, decisions read as stored."""
+    hints = get_type_hints(Event)
+    fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
+    for f in dataclasses.fields(Event):
+        kind = tuple[_StoredDecision, ...] if f.name == "decisions" else hints[f.name]
+        if f.default_factory is dataclasses.MISSING:
+            fields.append((f.name, kind))
+        else:
+            fields.append((f.name, kind, msgspec.field(default_factory=f.default_factory)))
+    return msgspec.defstruct("_StoredEvent", fields)
+
+
+_decode_event = msgspec.json.Decoder(Event).decode
+_decode_stored: Callable[[str], Any] = msgspec.json.Decoder(_stored_event()).decode
+# Keys are sorted and unspaced, so this is the top-level key unless a data
+# object has a key "decisions" too; then decoding fails and the dict path runs.
+_NO_DECISIONS = '"decisions":[]'
 
 
 def _time(v: Any) -> datetime:

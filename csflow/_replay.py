@@ -7,11 +7,11 @@ logic; that makes it both fast and independent of today's rule files.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
-from csflow._data import ERASED, merge_into, nest
+from csflow._data import _LEAVES, ERASED, merge, merge_into
 from csflow.errors import ChainBroken
 from csflow.model import Case, Event
 from csflow.workflows._definition import WorkflowDef
@@ -33,19 +33,21 @@ def replay(
     first: Event | None = None
     last: Event | None = None
     data: dict[str, Any] = {}
+    expected = 1
     for e in events:
         if as_of is not None and e.occurred_at > as_of:
             break
-        expected = 1 if last is None else last.seq + 1
-        if e.seq != expected or (last is not None and e.case_id != last.case_id):
-            raise ChainBroken(e.case_id, e.seq, "gap", f"expected seq {expected}")
-        merge_into(data, e.data)
-        for path, sealed in e.pii.items():
-            value = sealed.get("value", ERASED) if isinstance(sealed, dict) else ERASED
-            merge_into(data, nest(path, value))
         if first is None:
             first = e
+        if e.seq != expected or e.case_id != first.case_id:
+            raise ChainBroken(e.case_id, e.seq, "gap", f"expected seq {expected}")
+        # Most events change little and seal nothing: skip the calls then.
+        if e.data:
+            merge_into(data, e.data)
+        if e.pii:
+            _unseal(data, e.pii)
         last = e
+        expected += 1
     if first is None or last is None:
         raise ValueError("no events to replay (the case did not exist at that time)")
     return Case(
@@ -60,6 +62,33 @@ def replay(
         last_hash=last.hash,
         terminal=last.dest in workflow.terminal_states,
     )
+
+
+def _unseal(data: dict[str, Any], pii: Mapping[str, Any]) -> None:
+    """Put each sealed value (:data:`ERASED` where it was erased) at its dotted path.
+
+    The same as ``merge_into(data, nest(path, value))``, without building the
+    nest: every node on the path is replaced by a copy (a fresh dict where
+    there was none), as that merge would, because it may belong to an event.
+    """
+    for path, sealed in pii.items():
+        value = sealed.get("value", ERASED) if isinstance(sealed, dict) else ERASED
+        *parents, leaf = path.split(".")
+        node = data
+        for part in parents:
+            old = node.get(part)
+            child = dict(old) if _is_mapping(old) else {}
+            node[part] = child
+            node = child
+        old = node.get(leaf)
+        if _is_mapping(value) and _is_mapping(old):
+            value = merge(old, value)
+        node[leaf] = value
+
+
+def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    # Mostly None or a string here, which the ABC check is slow to turn down.
+    return type(value) not in _LEAVES and isinstance(value, Mapping)
 
 
 __all__ = ["replay"]
