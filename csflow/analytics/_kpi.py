@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
-from csflow.analytics._log import AnalyticsError, CaseFacts, EventLog
+from csflow.analytics._log import AnalyticsError, CaseFacts, EventLog, column
 from csflow.errors import UnknownDefinition
 
 PERIOD_KINDS = ("day", "week", "month", "custom")
@@ -78,8 +79,8 @@ def periods_for(log: EventLog, kind: str = "auto", *, boundaries: Sequence[date]
                 ) -> tuple[Period, ...]:
     """Periods spanning the log; ``auto`` picks the longest of month/week/day
     that still gives at least four periods (standards are judged over four)."""
-    first = min(c.opened_on for c in log.cases)
-    last = max(c.opened_on for c in log.cases)
+    days = column(log.case_rows, CaseFacts, "opened_on")
+    first, last = min(days), max(days)
     if kind != "auto":
         return service_periods(kind, first, last, boundaries=boundaries)
     for candidate in ("month", "week"):
@@ -125,8 +126,8 @@ MEASURES = (
 )
 
 
-def _share(cases: Sequence[CaseFacts], test: Callable[[CaseFacts], bool | None]) -> float | None:
-    verdicts = [v for v in (test(c) for c in cases) if v is not None]
+def _share(values: Iterable[bool | None]) -> float | None:
+    verdicts = [v for v in values if v is not None]
     return sum(verdicts) / len(verdicts) if verdicts else None
 
 
@@ -135,30 +136,45 @@ def _mean(values: Iterable[float | None]) -> float | None:
     return sum(xs) / len(xs) if xs else None
 
 
-def measure(cases: Sequence[CaseFacts], period: str = "all", group: str | None = None) -> Kpis:
-    """The KPIs of ``cases`` (already selected for one period / group)."""
-    resolved = [c.resolve_hours for c in cases if c.resolve_hours is not None]
-    answers = [c.csat for c in cases if c.csat is not None]
-    closed = [c for c in cases if c.terminal]
-    regulated = [c for c in cases if c.regulated]
+def measure(cases: Sequence[tuple[Any, ...]], period: str = "all", group: str | None = None
+            ) -> Kpis:
+    """The KPIs of ``cases`` (already selected for one period / group).
+
+    ``cases`` are :class:`CaseFacts`, or the plain rows of an :class:`EventLog`.
+    """
+    n = len(cases)
+    if not n:
+        return Kpis(period, group, 0, 0, None, None, None, None, None, None, None, None, None,
+                    None, None, None, 0, None)
+
+    def of(name: str) -> list[Any]:
+        # Each measure is a pass in C over one field of the cases, not a loop over them.
+        return column(cases, CaseFacts, name)
+
+    resolved = [h for h in of("resolve_hours") if h is not None]
+    answers = [a for a in of("csat") if a is not None]
+    closed = list(itertools.compress(of("confirmed"), of("terminal")))  # confirmed, of closed
+    regulated = list(itertools.compress(of("deadline_met"), of("regulated")))
     return Kpis(
-        period=period, group=group, volume=len(cases), closed=len(closed),
-        first_contact_rate=(sum(c.first_contact for c in cases) / len(cases)) if cases else None,
-        ack_hours=_mean(c.ack_hours for c in cases),
-        respond_hours=_mean(c.respond_hours for c in cases),
+        period=period, group=group, volume=n, closed=len(closed),
+        first_contact_rate=sum(of("first_contact")) / n,
+        ack_hours=_mean(of("ack_hours")),
+        respond_hours=_mean(of("respond_hours")),
         resolve_hours=_mean(resolved),
         resolve_hours_median=statistics.median(resolved) if resolved else None,
-        sla_attainment=_share(cases, lambda c: c.sla_met),
-        escalation_rate=_share(cases, lambda c: c.escalations > 0),
-        reopen_rate=_share(cases, lambda c: c.reopens > 0),
-        confirmation_rate=_share(closed, lambda c: c.confirmed),
+        sla_attainment=_share(of("sla_met")),
+        escalation_rate=sum(x > 0 for x in of("escalations")) / n,
+        reopen_rate=sum(x > 0 for x in of("reopens")) / n,
+        confirmation_rate=_share(closed),
         csat=(sum(a >= 4 for a in answers) / len(answers)) if answers else None,
         csat_mean=(sum(answers) / len(answers)) if answers else None,
-        cost_per_case=(Decimal(sum(c.cost for c in cases)) / 100 / len(cases)).quantize(
-            Decimal("0.01")) if cases else None,
+        cost_per_case=(Decimal(sum(of("cost"))) / 100 / n).quantize(Decimal("0.01")),
         regulated=len(regulated),
-        regulatory_compliance=_share(regulated, lambda c: c.deadline_met),
+        regulatory_compliance=_share(regulated),
     )
+
+
+_GROUP_FIELD = {"business_area": "area", "channel": "channel", "category": "category"}
 
 
 def group_of(case: CaseFacts, by: str) -> str | None:
@@ -167,6 +183,24 @@ def group_of(case: CaseFacts, by: str) -> str | None:
     if by == "channel":
         return case.channel
     return case.category
+
+
+def groups_of(cases: Sequence[tuple[Any, ...]], by: str) -> list[str | None]:
+    """Each case's business area, channel or category (``by`` as in :data:`GROUPS`)."""
+    return column(cases, CaseFacts, _GROUP_FIELD.get(by, "category"))
+
+
+def period_positions(cases: Sequence[tuple[Any, ...]], find: Callable[[date], int | None]
+                     ) -> list[int | None]:
+    """``find(case.opened_on)`` of each case, asking once per day."""
+    days = column(cases, CaseFacts, "opened_on")
+    table = {day: find(day) for day in set(days)}
+    return list(map(table.__getitem__, days))
+
+
+def first_period(periods: Sequence[Period]) -> Callable[[date], int | None]:
+    """Position of the first of ``periods`` holding a day, if any."""
+    return lambda day: next((i for i, p in enumerate(periods) if day in p), None)
 
 
 def kpi_table(
@@ -187,15 +221,20 @@ def kpi_table(
         raise AnalyticsError(f"cannot group by {by!r}; use one of {', '.join(GROUPS)}")
     if not periods:
         raise AnalyticsError("no service periods given")
-    buckets: dict[tuple[int, str | None], list[CaseFacts]] = {}
-    index = _period_index(periods)
-    for c in log.cases:
-        i = index(c.opened_on)
+    cases = log.case_rows
+    of_case: Sequence[str | None] = groups_of(cases, by) if by else [None] * len(cases)
+    buckets: dict[tuple[int, str | None], list[tuple[Any, ...]]] = {}
+    for i, g, c in zip(period_positions(cases, _period_index(periods)), of_case, cases,
+                       strict=True):
         if i is not None:
-            buckets.setdefault((i, group_of(c, by) if by else None), []).append(c)
+            bucket = buckets.get((i, g))
+            if bucket is None:
+                buckets[i, g] = [c]
+            else:
+                bucket.append(c)
     names: list[str | None] = [None]
     if by is not None:
-        known = sorted({g for c in log.cases if (g := group_of(c, by)) is not None})
+        known = sorted({g for g in of_case if g is not None})
         for g in groups or ():
             if g not in known:
                 raise UnknownDefinition(by.replace("_", " "), g, known)

@@ -16,8 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from csflow.analytics import _svg
-from csflow.analytics._kpi import Kpis, Period, kpi_table, measure, periods_for
-from csflow.analytics._log import EventLog, LogSpec, read_log
+from csflow.analytics._kpi import (
+    Kpis,
+    Period,
+    first_period,
+    kpi_table,
+    measure,
+    period_positions,
+    periods_for,
+)
+from csflow.analytics._log import CaseFacts, EventLog, LogSpec, Visit, column, read_log
 from csflow.analytics._spc import (
     ControlChart,
     ParetoBar,
@@ -116,11 +124,14 @@ def build_report(
             raise UnknownDefinition("business area", a, known)
     if areas:
         keep = set(areas)
-        ids = {c.id for c in log.cases if c.area in keep}
-        log = EventLog(log.workflow, log.spec, log.calendar,
-                       tuple(c for c in log.cases if c.id in ids),
-                       tuple(v for v in log.visits if v.case_id in ids), log.handoffs,
-                       log.events, log.as_of, log.others)
+        cases = tuple(row for row, area in zip(
+            log.case_rows, column(log.case_rows, CaseFacts, "area"), strict=True) if area in keep)
+        ids = set(column(cases, CaseFacts, "id"))
+        log = EventLog(log.workflow, log.spec, log.calendar, cases,
+                       tuple(row for row, case in zip(
+                           log.visit_rows, column(log.visit_rows, Visit, "case_id"), strict=True)
+                           if case in ids),
+                       log.handoffs, log.events, log.as_of, log.others)
     stds = tuple(load_standards(standards) if isinstance(standards, (str, Path)) else standards)
     periods = periods_for(log, period, boundaries=boundaries)
     by_period = kpi_table(log, periods)
@@ -135,18 +146,25 @@ def build_report(
         failings = compare(by_area, judged)
     labels = [p.label for p in periods]
     volume = c_chart("Complaints per period", labels, [k.volume for k in by_period])
-    sla_n = [[c.sla_met for c in log.cases if c.opened_on in p and c.sla_met is not None]
-             for p in periods]
+    sla_n: list[list[bool]] = [[] for _ in periods]
+    esc_n: list[list[int]] = [[] for _ in periods]
+    rows = log.case_rows
+    for i, met, escalations in zip(period_positions(rows, first_period(periods)),
+                                   column(rows, CaseFacts, "sla_met"),
+                                   column(rows, CaseFacts, "escalations"), strict=True):
+        if i is not None:
+            if met is not None:
+                sla_n[i].append(met)
+            esc_n[i].append(escalations)
     sla = (p_chart("Share of cases breaching a service level", labels,
                    [sum(not v for v in xs) for xs in sla_n], [len(xs) for xs in sla_n])
            if any(sla_n) else None)
-    esc_n = [[c.escalations for c in log.cases if c.opened_on in p] for p in periods]
     esc = (u_chart("Escalations per case", labels, [sum(xs) for xs in esc_n],
                    [len(xs) for xs in esc_n]) if any(esc_n) else None)
     reviews = tuple(
         {"id": cid, **o} for cid, o in log.others.items() if o["workflow"] == REVIEW_WORKFLOW)
     return Report(
-        log=log, periods=periods, overall=measure(log.cases, "all"),
+        log=log, periods=periods, overall=measure(log.case_rows, "all"),
         by_period=tuple(by_period), by_area=tuple(by_area), standards=tuple(judged),
         failings=tuple(failings), standards_note=note, volume_chart=volume, sla_chart=sla,
         escalation_chart=esc, categories=category_trend(log, periods),
@@ -268,7 +286,7 @@ def render_html(r: Report, *, title: str = "Customer service report") -> str:
         f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>"
         f"<style>{_CSS}</style></head><body>",
         f"<h1>{escape(title)}</h1><p class=meta>Workflow <b>{escape(log.workflow.name)}</b> · "
-        f"{len(log.cases)} cases, {log.events} events · service periods "
+        f"{len(log.case_rows)} cases, {log.events} events · service periods "
         f"{escape(labels[0])} to {escape(labels[-1])} ({len(labels)}) · data as of "
         f"{log.as_of:%Y-%m-%d %H:%M} UTC · business time on the {escape(log.calendar.name)} "
         "calendar</p>",

@@ -21,8 +21,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from csflow.analytics._kpi import Period, group_of
-from csflow.analytics._log import AnalyticsError, EventLog
+from csflow.analytics._kpi import Period, first_period, groups_of, period_positions
+from csflow.analytics._log import AnalyticsError, CaseFacts, EventLog, column
 
 RULES = {
     1: "one point beyond 3σ",
@@ -195,22 +195,17 @@ def causes(log: EventLog, field: str = "cause") -> Counter[str]:
     left out rather than shown as a cause: "not recorded" is not a cause to
     re-engineer.
     """
-    out: Counter[str] = Counter()
-    for c in log.cases:
-        value = c.cause if field == "cause" else group_of(c, field)
-        if value is not None:
-            out[value] += 1
-    return out
+    values = (column(log.case_rows, CaseFacts, "cause") if field == "cause"
+              else groups_of(log.case_rows, field))
+    return Counter(v for v in values if v is not None)
 
 
 def category_trend(log: EventLog, periods: Sequence[Period], by: str = "category"
                    ) -> dict[str, list[int]]:
     """Complaints per category (or area/channel) per period: category -> counts."""
     out: dict[str, list[int]] = {}
-    for c in log.cases:
-        for i, p in enumerate(periods):
-            if c.opened_on in p:
-                key = group_of(c, by) or "(not recorded)"
-                out.setdefault(key, [0] * len(periods))[i] += 1
-                break
+    for i, group in zip(period_positions(log.case_rows, first_period(periods)),
+                        groups_of(log.case_rows, by), strict=True):
+        if i is not None:
+            out.setdefault(group or "(not recorded)", [0] * len(periods))[i] += 1
     return dict(sorted(out.items(), key=lambda kv: -sum(kv[1])))

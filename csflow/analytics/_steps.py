@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from csflow.analytics._log import EventLog
+from csflow.analytics._log import CaseFacts, EventLog, column
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,20 +88,25 @@ def step_analysis(log: EventLog, *, top_paths: int = 8) -> StepAnalysis:
     acc = {s: _Step() for s in wf.states}
     # A case's visits to a step are numbered from 1, so its first visit counts
     # the case and its second counts it as reworked: no set of case ids needed.
-    for case_id, step, nth, _, _, hours, _, handoffs, cost, breached in log.visits:
-        a = acc[step]
-        a.dwell.append(hours)
+    # Fields by position rather than unpacking the row: unpacking would touch
+    # its two datetimes too, which are scattered across memory at a million visits.
+    for v in log.visit_rows:  # case_id, state, nth, _, _, hours, _, handoffs, cost, breached
+        a = acc[v[1]]
+        a.dwell.append(v[5])
+        nth = v[2]
         if nth == 1:
             a.cases += 1
         else:
             a.rework += 1
             if nth == 2:
                 a.rework_cases += 1
-        a.handoffs += handoffs
-        a.cost += cost
+        a.handoffs += v[7]
+        a.cost += v[8]
+        breached = v[9]
         if breached is not None:
-            a.decided[case_id] = a.decided.get(case_id, False) or breached
-    missed = Counter(c.deadline_state for c in log.cases if c.deadline_state is not None)
+            a.decided[v[0]] = a.decided.get(v[0], False) or breached
+    missed = Counter(s for s in column(log.case_rows, CaseFacts, "deadline_state")
+                     if s is not None)
     steps = []
     for name, state in wf.states.items():
         a = acc[name]
@@ -128,17 +133,17 @@ def step_analysis(log: EventLog, *, top_paths: int = 8) -> StepAnalysis:
 
 
 def _paths(log: EventLog, top: int) -> tuple[PathStats, ...]:
-    counts: Counter[tuple[str, ...]] = Counter()
+    paths = column(log.case_rows, CaseFacts, "path")
+    counts = Counter(paths)
+    common = counts.most_common(top)
+    wanted = {p for p, _ in common}
     hours: dict[tuple[str, ...], list[float]] = {}
-    for c in log.cases:
-        counts[c.path] += 1
-        if c.resolve_hours is not None:
-            hours.setdefault(c.path, []).append(c.resolve_hours)
-    total = len(log.cases)
-    return tuple(
-        PathStats(p, n, n / total, _mean(hours.get(p, ())))
-        for p, n in counts.most_common(top)
-    )
+    for path, resolved in zip(paths, column(log.case_rows, CaseFacts, "resolve_hours"),
+                              strict=True):
+        if resolved is not None and path in wanted:
+            hours.setdefault(path, []).append(resolved)
+    total = len(paths)
+    return tuple(PathStats(p, n, n / total, _mean(hours.get(p, ()))) for p, n in common)
 
 
 def _mean(xs: Sequence[float]) -> float | None:

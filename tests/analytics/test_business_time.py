@@ -7,12 +7,12 @@ checked methods (``business_time_between``, ``due_at``) instead.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from csflow.analytics import Visit, read_log
-from csflow.model import Event
+from csflow.model import Actor, Event
 
 
 def _hours(elapsed: timedelta) -> float:
@@ -64,3 +64,62 @@ def test_unpaused_sla_verdicts_match_due_at(demo_events: list[Event]) -> None:
             assert v.sla_breached == expected
             checked += 1
     assert checked > 50
+
+
+@pytest.mark.parametrize("days_later", [0, 30])
+def test_paused_sla_verdicts_match_due_at_with_the_pauses(demo_events: list[Event],
+                                                           days_later: int) -> None:
+    """A stay in an SLA state, out to a pausing state and back, is one episode
+    whose due time skips the pause; every stay of it gets the episode's verdict."""
+    log = read_log(demo_events, as_of=max(e.occurred_at for e in demo_events)
+                   + timedelta(days=days_later))
+    states = log.workflow.states
+    by_case: dict[str, list[Visit]] = {}
+    for v in log.visits:
+        by_case.setdefault(v.case_id, []).append(v)
+    paused = 0
+    for visits in by_case.values():
+        i = 0
+        while i < len(visits):
+            sla = states[visits[i].state].sla
+            if sla is None:
+                i += 1
+                continue
+            members, pauses, j = [visits[i]], [], i
+            while (j + 2 < len(visits) and states[visits[j + 1].state].pauses_sla
+                   and visits[j + 2].state == visits[i].state):
+                pauses.append((visits[j + 1].entered_at, visits[j + 2].entered_at))
+                members.append(visits[j + 2])
+                j += 2
+            stop = members[-1].left_at  # a pause that never came back: as it began
+            due = log.calendar.due_at(visits[i].entered_at, sla.target, pauses)
+            expected = (stop > due) if stop is not None else (True if log.as_of > due else None)
+            assert [m.sla_breached for m in members] == [expected] * len(members)
+            paused += bool(pauses)
+            i = j + 1
+    assert paused > 3
+
+
+def _event(seq: int, when: datetime, dest: str, trigger: str = "move") -> Event:
+    return Event(case_id="c1", seq=seq, type="start" if seq == 1 else "transition",
+                 workflow="complaint", workflow_version=1, trigger=trigger, source=None,
+                 dest=dest, actor=Actor("a1", "agent"), data={}, decisions=(),
+                 occurred_at=when, recorded_at=when, idempotency_key=None, prev_hash="",
+                 hash="")
+
+
+def test_a_fortnight_waiting_for_the_customer_does_not_count_against_the_sla() -> None:
+    # Investigating (5 business days) Monday 5 January 10:00 to Tuesday, then
+    # awaiting the customer for two weeks, then investigating to Friday 23rd.
+    monday = datetime(2026, 1, 5, 10, tzinfo=UTC)
+    events = [_event(1, monday - timedelta(hours=1), "recorded"),
+              _event(2, monday, "investigating"),
+              _event(3, monday + timedelta(days=1), "awaiting_customer"),
+              _event(4, monday + timedelta(days=15), "investigating"),
+              _event(5, monday + timedelta(days=18), "analysing")]
+    log = read_log(events)
+    investigating = [v for v in log.visits if v.state == "investigating"]
+    assert [v.sla_breached for v in investigating] == [False, False]
+    due = log.calendar.due_at(monday, "5 business days",
+                              [(events[2].occurred_at, events[3].occurred_at)])
+    assert due > events[4].occurred_at > log.calendar.due_at(monday, "5 business days")
