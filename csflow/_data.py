@@ -7,7 +7,7 @@ same merge to recorded events; one implementation keeps them in agreement.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 ERASED = "[erased]"
 _MISSING = object()
@@ -25,6 +25,11 @@ def merge(base: Mapping[str, Any], delta: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    # Mostly strings, numbers and None here, which the ABC check is slow to turn down.
+    return type(value) not in _LEAVES and isinstance(value, Mapping)
+
+
 def merge_into(target: dict[str, Any], delta: Mapping[str, Any]) -> None:
     """:func:`merge` ``delta`` into ``target`` itself.
 
@@ -34,12 +39,30 @@ def merge_into(target: dict[str, Any], delta: Mapping[str, Any]) -> None:
     of a case this way instead of copying the whole tree at each one.
     """
     for key, value in delta.items():
-        if type(value) not in _LEAVES and isinstance(value, Mapping):
+        if is_mapping(value):
             old = target.get(key)
             if isinstance(old, Mapping):
                 target[key] = merge(old, value)
                 continue
         target[key] = value
+
+
+def merge_at(target: dict[str, Any], path: str, value: Any) -> None:
+    """``merge_into(target, nest(path, value))`` without building the nest.
+
+    Every node on the path is replaced by a copy (a fresh dict where there was
+    none), as that merge would, because it may be shared with an event. Replay
+    and audit put each sealed personal value back this way.
+    """
+    *parents, leaf = path.split(".")
+    node = target
+    for part in parents:
+        old = node.get(part)
+        child = dict(old) if is_mapping(old) else {}
+        node[part] = child
+        node = child
+    old = node.get(leaf)
+    node[leaf] = merge(old, value) if is_mapping(value) and is_mapping(old) else value
 
 
 def nest(path: str, value: Any) -> dict[str, Any]:

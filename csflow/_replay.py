@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, TypeGuard
+from typing import Any
 
-from csflow._data import _LEAVES, ERASED, merge, merge_into
+from csflow._data import ERASED, merge_at, merge_into
 from csflow.errors import ChainBroken
 from csflow.model import Case, Event
 from csflow.workflows._definition import WorkflowDef
@@ -65,30 +65,9 @@ def replay(
 
 
 def _unseal(data: dict[str, Any], pii: Mapping[str, Any]) -> None:
-    """Put each sealed value (:data:`ERASED` where it was erased) at its dotted path.
-
-    The same as ``merge_into(data, nest(path, value))``, without building the
-    nest: every node on the path is replaced by a copy (a fresh dict where
-    there was none), as that merge would, because it may belong to an event.
-    """
+    """Put each sealed value (:data:`ERASED` where it was erased) at its dotted path."""
     for path, sealed in pii.items():
-        value = sealed.get("value", ERASED) if isinstance(sealed, dict) else ERASED
-        *parents, leaf = path.split(".")
-        node = data
-        for part in parents:
-            old = node.get(part)
-            child = dict(old) if _is_mapping(old) else {}
-            node[part] = child
-            node = child
-        old = node.get(leaf)
-        if _is_mapping(value) and _is_mapping(old):
-            value = merge(old, value)
-        node[leaf] = value
-
-
-def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
-    # Mostly None or a string here, which the ABC check is slow to turn down.
-    return type(value) not in _LEAVES and isinstance(value, Mapping)
+        merge_at(data, path, sealed.get("value", ERASED) if isinstance(sealed, dict) else ERASED)
 
 
 __all__ = ["replay"]

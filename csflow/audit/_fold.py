@@ -13,17 +13,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from csflow._data import ERASED, merge, nest
+from csflow._data import ERASED, merge, merge_at
 
 
 def fold(
     data: Mapping[str, Any], delta: Mapping[str, Any], pii: Mapping[str, Any]
 ) -> Mapping[str, Any]:
     """Case data after one event: ``delta`` merged, then every sealed personal value."""
-    out = merge(data, delta) if delta else data
+    if not pii:
+        return merge(data, delta) if delta else data
+    out = merge(data, delta)
     for path, sealed in pii.items():
-        value = sealed.get("value", ERASED) if isinstance(sealed, Mapping) else ERASED
-        out = merge(out, nest(path, value))
+        merge_at(out, path, sealed.get("value", ERASED) if isinstance(sealed, Mapping) else ERASED)
     return out
 
 
