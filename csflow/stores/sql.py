@@ -418,36 +418,36 @@ class _Compiled:
             c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
         ]
 
+    @contextmanager
+    def _cursor(self, conn: Connection) -> Iterator[Any]:
+        """A DBAPI cursor on ``conn``, closed after; driver errors wrapped as Core wraps them."""
+        dbapi = conn.dialect.loaded_dbapi
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            yield cursor
+        except dbapi.Error as e:
+            raise DBAPIError.instance(self.sql, None, e, dbapi.Error, dialect=conn.dialect) from e
+        finally:
+            cursor.close()
+
     def _params(self, row: dict[str, Any]) -> Any:
         values = ((k, row[k] if p is None else p(row[k])) for k, p in self._processors)
         return dict(values) if self._named else tuple(v for _, v in values)
 
     def run(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
         """Execute for each row (one ``executemany`` for several); the affected row count."""
-        dbapi = conn.dialect.loaded_dbapi
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
+        with self._cursor(conn) as cursor:
             if len(rows) == 1:
                 cursor.execute(self.sql, self._params(rows[0]))
             else:
                 cursor.executemany(self.sql, [self._params(r) for r in rows])
             return int(cursor.rowcount)
-        except dbapi.Error as e:
-            raise DBAPIError.instance(self.sql, None, e, dbapi.Error, dialect=conn.dialect) from e
-        finally:
-            cursor.close()
 
     def first(self, conn: Connection, params: dict[str, Any]) -> tuple[Any, ...] | None:
         """The first row of a SELECT, its values as Core would return them."""
-        dbapi = conn.dialect.loaded_dbapi
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
+        with self._cursor(conn) as cursor:
             cursor.execute(self.sql, self._params(params))
             row = cursor.fetchone()
-        except dbapi.Error as e:
-            raise DBAPIError.instance(self.sql, None, e, dbapi.Error, dialect=conn.dialect) from e
-        finally:
-            cursor.close()
         if row is None:
             return None
         return tuple(v if p is None else p(v) for v, p in zip(row, self._results, strict=True))
