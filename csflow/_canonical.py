@@ -13,14 +13,13 @@ event always hashes to the same digest on every machine and store:
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import math
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, get_type_hints
+from typing import Any
 
 import msgspec
 import orjson
@@ -173,10 +172,10 @@ def event_from_json(payload: str, pii: str | None = None) -> Event:
 
     The same event as :func:`event_from_dict` on the parsed text, built
     several times faster, because audit replays whole stores. msgspec parses
-    the text and the times in C and, for an event without decisions, fills the
-    frozen Event's slots itself, which costs less than its ``__init__``. A
-    :class:`Decision` is a NamedTuple, which msgspec reads only from arrays,
-    so an event with decisions is read into a struct of the same fields first.
+    the text and the times in C and, for an event without decisions, builds
+    the Event struct directly. A :class:`Decision` is a NamedTuple, which
+    msgspec reads only from arrays, so an event with decisions is read into a
+    struct of the same fields first.
     Text that msgspec would not take exactly as typed goes through
     :func:`event_from_dict`, so what is accepted (and how) stays its rules.
     """
@@ -193,9 +192,9 @@ def event_from_json(payload: str, pii: str | None = None) -> Event:
             d["pii"] = orjson.loads(pii)
         return event_from_dict(d)
     if pii is not None:
-        # Set after decoding, as the engine sets ``hash`` when sealing: the pii
-        # column is not hashed, so it must not be able to pose as payload keys.
-        object.__setattr__(event, "pii", orjson.loads(pii) or {})
+        # Set after decoding: the pii column is not hashed, so it must not be
+        # able to pose as payload keys.
+        event = msgspec.structs.replace(event, pii=orjson.loads(pii) or {})
     return event
 
 
@@ -212,11 +211,10 @@ class _StoredDecision(msgspec.Struct):
 
 def _stored_event() -> type[msgspec.Struct]:
     """A struct with Event's fields in Event's order, decisions read as stored."""
-    hints = get_type_hints(Event)
     fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
-    for f in dataclasses.fields(Event):
-        kind = tuple[_StoredDecision, ...] if f.name == "decisions" else hints[f.name]
-        if f.default_factory is dataclasses.MISSING:
+    for f in msgspec.structs.fields(Event):
+        kind = tuple[_StoredDecision, ...] if f.name == "decisions" else f.type
+        if f.default_factory is msgspec.NODEFAULT:
             fields.append((f.name, kind))
         else:
             fields.append((f.name, kind, msgspec.field(default_factory=f.default_factory)))

@@ -25,10 +25,12 @@ count.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
+
+import msgspec
 
 from csflow._data import get_path, has_path, nest
 from csflow.calendars import CalendarRegistry
@@ -44,8 +46,7 @@ WARNING, BREACH = "warning", "breach"
 NOTIFY, ESCALATE = "notify", "escalate"
 
 
-@dataclass(frozen=True, slots=True)
-class Timer:
+class Timer(msgspec.Struct, frozen=True, gc=False):
     """One milestone of one clock of one case.
 
     ``id`` is ``case:kind:name:cycle:milestone`` where ``cycle`` is the seq of
@@ -55,6 +56,10 @@ class Timer:
     first. ``due_at`` is None while the clock is paused. SLA timers keep what
     is needed to recompute the due time on resume (``target``, ``calendar``,
     ``share`` of the target, ``pauses`` so far).
+
+    A frozen msgspec Struct, as :class:`~csflow.model.Event` is: a resume
+    copies two timers, and copying a dataclass cost more than the due-time
+    arithmetic.
     """
 
     id: str
@@ -250,7 +255,7 @@ def _move_sla(
             drop.append(t.id)
         elif pausing:
             if t.due_at is not None:
-                put.append(replace(t, due_at=None, paused_since=now))
+                put.append(msgspec.structs.replace(t, due_at=None, paused_since=now))
         else:
             drop.append(t.id)
             if t.milestone == BREACH:
@@ -363,7 +368,7 @@ def _resume(t: Timer, calendars: CalendarRegistry, now: datetime) -> Timer:
     assert t.paused_since is not None and t.target is not None and t.calendar is not None
     pauses = (*t.pauses, (t.paused_since, now))
     due = calendars[t.calendar].due_at(t.started_at, t.target, pauses, fraction=t.share)
-    return replace(t, due_at=due, pauses=pauses, paused_since=None)
+    return msgspec.structs.replace(t, due_at=due, pauses=pauses, paused_since=None)
 
 
 def _reached(t: Timer) -> Milestone:

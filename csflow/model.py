@@ -1,11 +1,18 @@
 """The values csflow hands out and stores: actors, decisions, events, cases.
 
-They are frozen, slotted dataclasses rather than pydantic models on purpose:
-they are built on the hot path (one event and one or more decisions per
-``fire``) from data that has already been validated at the edge, where a
-pydantic model would cost several microseconds each. Validation of anything
-that comes from outside (YAML, API input, stored rows) happens where it
-enters, with pydantic.
+They are frozen msgspec Structs rather than pydantic models or dataclasses
+on purpose: they are built on the hot path (one event and one snapshot per
+``fire``) from data that has already been validated at the edge. A pydantic
+model would cost several microseconds each; a frozen dataclass pays one
+``object.__setattr__`` per field (measured on the 18 fields of an Event:
+about 3.5 µs, against 0.5 µs for the Struct). Structs also decode straight
+from stored JSON in C. Validation of anything that comes from outside (YAML,
+API input, stored rows) happens where it enters, with pydantic.
+
+They hold plain JSON trees and each other, never themselves, so they opt out
+of the cycle collector (``gc=False``): a store or a replay can hold millions
+without the collector walking them. Copy one with a change through
+``msgspec.structs.replace``.
 
 ``Event`` is the only source of truth; ``Case`` is a snapshot that can always
 be rebuilt from a case's events with :func:`csflow.replay`.
@@ -14,15 +21,16 @@ be rebuilt from a case's events with :func:`csflow.replay`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
+
+import msgspec
 
 EMPTY: Mapping[str, Any] = {}
 
 
-@dataclass(frozen=True, slots=True)
-class Actor:
+class Actor(msgspec.Struct, frozen=True, gc=False):
     """Who fires a trigger: an id from the host system and a role in the workflow."""
 
     id: str
@@ -68,8 +76,7 @@ class Decision(NamedTuple):
     trace: tuple[RowCheck, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(msgspec.Struct, frozen=True, gc=False):
     """One append-only, hash-chained fact in a case's history.
 
     ``data`` is the change to case data with personal data removed; personal
@@ -95,12 +102,11 @@ class Event:
     idempotency_key: str | None
     prev_hash: str
     hash: str
-    pii_digests: Mapping[str, str] = field(default_factory=dict)
-    pii: Mapping[str, Any] = field(default_factory=dict)
+    pii_digests: Mapping[str, str] = msgspec.field(default_factory=dict)
+    pii: Mapping[str, Any] = msgspec.field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class Case:
+class Case(msgspec.Struct, frozen=True, gc=False):
     """The current state of one case, as of its last event (``version`` = its seq)."""
 
     id: str

@@ -13,6 +13,8 @@ import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
+import msgspec
+
 from csflow._outbox import DELIVERED, FAILED, PENDING, OutboxMessage
 from csflow._timers import Timer, TimerChanges
 
@@ -30,8 +32,10 @@ class MemoryTimers:
         self._outbox: dict[str, OutboxMessage] = {}
         self._outbox_leases: dict[str, datetime] = {}
 
-    def _check_timers(self, timers: TimerChanges, outbox: Sequence[OutboxMessage]) -> None:
+    def _check_outbox(self, outbox: Sequence[OutboxMessage]) -> None:
         """Refuse a batch that could not be applied whole (called under the lock)."""
+        if not outbox:
+            return
         ids = [m.id for m in outbox]
         if len(set(ids)) != len(ids) or any(i in self._outbox for i in ids):
             raise ValueError(f"outbox message ids must be new and unique: {ids}")
@@ -46,7 +50,7 @@ class MemoryTimers:
                 own.pop(timer_id, None)
                 self._timer_leases.pop(timer_id, None)
             for t in timers.put:
-                own[t.id] = t if t.attempts == 0 else dataclasses.replace(t, attempts=0)
+                own[t.id] = t if t.attempts == 0 else msgspec.structs.replace(t, attempts=0)
                 self._timer_leases.pop(t.id, None)
         for m in outbox:
             self._outbox[m.id] = dataclasses.replace(
@@ -88,7 +92,7 @@ class MemoryTimers:
                 ),
                 key=lambda t: (t.due_at, t.id),
             )[:limit]
-            claimed = [dataclasses.replace(t, attempts=t.attempts + 1) for t in due]
+            claimed = [msgspec.structs.replace(t, attempts=t.attempts + 1) for t in due]
             for t in claimed:
                 self._timers[t.case_id][t.id] = t
                 self._timer_leases[t.id] = lease_until

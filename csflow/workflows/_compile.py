@@ -20,11 +20,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
 from transitions import Machine
 
 from csflow.workflows._definition import STAY, TransitionDef, WorkflowDef
-from csflow.workflows._fields import build_model
+from csflow.workflows._fields import DataValidator
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,7 +34,7 @@ class CompiledWorkflow:
     machine: Machine
     transitions: Mapping[tuple[str, str], TransitionDef]  # (state, trigger) -> definition
     triggers: frozenset[str]
-    data_models: Mapping[str, type[BaseModel] | None]  # trigger -> model of its `requires`
+    validators: Mapping[str, DataValidator | None]  # trigger -> checks its `requires`
     dests: Mapping[tuple[str, str], str]  # (state, trigger) -> state after, read off the machine
 
     def find(self, state: str, trigger: str) -> TransitionDef | None:
@@ -71,8 +70,8 @@ def compile_workflow(wf: WorkflowDef) -> CompiledWorkflow:
         name=f"{wf.name}@{wf.version}",
     )
     base = f"{wf.name.title().replace('_', '')}V{wf.version}"
-    models: dict[str, type[BaseModel] | None] = {
-        t.trigger: build_model(f"{base}_{t.trigger}", t.requires) if t.requires else None
+    validators = {
+        t.trigger: DataValidator(f"{base}_{t.trigger}", t.requires) if t.requires else None
         for t in (wf.start, *wf.transitions)
     }
     # An internal transition (dest None) keeps the state it fired from.
@@ -82,5 +81,5 @@ def compile_workflow(wf: WorkflowDef) -> CompiledWorkflow:
         for src, moves in event.transitions.items()
     }
     return CompiledWorkflow(
-        wf, machine, lookup, frozenset(t.trigger for t in wf.transitions), models, dests
+        wf, machine, lookup, frozenset(t.trigger for t in wf.transitions), validators, dests
     )

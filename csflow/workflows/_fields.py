@@ -13,22 +13,34 @@ language a policy or operations person can read::
         type: list
         items: {type: object, fields: {option: str, cost: money, customer_impact: str}}
 
-Each spec becomes a pydantic model once, at compile time. Validated values are
-dumped in JSON mode (money and dates as strings), so case data is plain JSON
+Each spec becomes a pydantic validator once, at compile time. Validated values
+are in JSON form (money and dates as strings), so case data is plain JSON
 whether it came from memory, SQLite or PostgreSQL.
+
+The validator checks against a ``TypedDict`` rather than a ``BaseModel``:
+pydantic validates into a plain dict, holding exactly the keys sent, with no
+model instance to build and dump again. Measured on a two-field trigger: 0.6
+µs against 6.7 µs for ``model_validate`` plus ``model_dump``, on every fire.
+Only specs with money, dates or times need the JSON-mode dump after.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, Strict, create_model
+from pydantic import AwareDatetime, ConfigDict, Field, Strict, TypeAdapter, with_config
+
+# pydantic reads TypedDicts only from typing_extensions before Python 3.12.
+from typing_extensions import TypedDict
 
 _INT64 = 2**63
 SCALARS = ("str", "int", "decimal", "money", "bool", "date", "datetime")
+# Validated as Python objects that JSON has no type for: dumped in JSON mode after.
+_NOT_JSON = frozenset({"decimal", "money", "date", "datetime"})
 KINDS = (*SCALARS, "enum", "list", "object")
 
 
@@ -165,20 +177,50 @@ def _annotation(spec: FieldSpec, name: str) -> Any:
             ),
         ]
     else:
-        t = build_model(name, spec.fields)
+        t = _typed_dict(name, spec.fields)
     return t
 
 
-def build_model(name: str, fields: tuple[tuple[str, FieldSpec], ...]) -> type[BaseModel]:
-    """A pydantic model (extra fields forbidden) for a set of declared fields."""
-    definitions: dict[str, Any] = {}
+def _typed_dict(name: str, fields: tuple[tuple[str, FieldSpec], ...]) -> Any:
+    """A TypedDict (extra keys forbidden) for a set of declared fields; optional
+    ones may be left out or sent as null."""
+    annotations: dict[str, Any] = {}
     for fname, spec in fields:
         ann = _annotation(spec, f"{name}_{fname}")
-        definitions[fname] = (ann | None, None) if spec.optional else (ann, ...)
-    model: type[BaseModel] = create_model(
-        name, __config__=ConfigDict(extra="forbid", frozen=True), **definitions
-    )
-    return model
+        annotations[fname] = NotRequired[ann | None] if spec.optional else ann
+    return with_config(ConfigDict(extra="forbid"))(TypedDict(name, annotations))  # type: ignore[operator]
+
+
+def _json_native(spec: FieldSpec) -> bool:
+    """Whether every value the spec admits validates to a JSON type already."""
+    if spec.kind in _NOT_JSON:
+        return False
+    nested = [s for _, s in spec.fields] + ([spec.items] if spec.items is not None else [])
+    return all(_json_native(s) for s in nested)
+
+
+class DataValidator:
+    """Validates the data sent with a trigger against its ``requires:`` fields.
+
+    Calling it returns the data as a new dict in JSON form, or raises
+    pydantic's ``ValidationError`` (``TypeError`` for input pydantic cannot
+    read at all).
+    """
+
+    __slots__ = ("_adapter", "_json_native", "_validate")
+
+    def __init__(self, name: str, fields: tuple[tuple[str, FieldSpec], ...]) -> None:
+        self._adapter: TypeAdapter[dict[str, Any]] = TypeAdapter(_typed_dict(name, fields))
+        # The core validator itself: the adapter's wrapper adds half a microsecond.
+        self._validate = self._adapter.validator.validate_python
+        self._json_native = all(_json_native(spec) for _, spec in fields)
+
+    def __call__(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        value: dict[str, Any] = self._validate(data)
+        if self._json_native:
+            return value
+        dumped: dict[str, Any] = self._adapter.dump_python(value, mode="json")
+        return dumped
 
 
 def describe(spec: FieldSpec) -> str:
