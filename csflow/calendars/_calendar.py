@@ -59,6 +59,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_NAIVE = datetime(1970, 1, 1)
 _US = timedelta(microseconds=1)
 _DAY = timedelta(days=1)
+_DAY_US = 86_400 * 1_000_000
 _UNIT_US = {"minutes": 60_000_000, "hours": 3_600_000_000}
 _SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
@@ -318,11 +319,18 @@ class BusinessCalendar:
         return _EPOCH + timedelta(microseconds=us)
 
     def _us(self, moment: datetime) -> int:
-        if not isinstance(moment, datetime) or moment.utcoffset() is None:
+        """UTC microseconds of an instant in the tables.
+
+        Summed from the timedelta's parts: ``timedelta // timedelta`` costs
+        more than the lookups it feeds, and SLA resumes convert every pause.
+        """
+        try:
+            d = moment - _EPOCH
+        except TypeError:  # naive, or not a datetime at all
             raise CalendarError(
                 self.name, f"{moment!r} must be a timezone-aware datetime (attach tzinfo)",
-            )
-        us = (moment - _EPOCH) // _US
+            ) from None
+        us = (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
         if not self._t.lo <= us <= self._t.hi:
             self._out_of_range(moment.astimezone(self.tz).date())
         return us
@@ -507,17 +515,9 @@ class BusinessCalendar:
         ``due_at(t, "n business days")`` without pauses, and differences of
         numbers are :meth:`business_days_between`.
         """
-        t = self._t
         if not isinstance(moment, datetime):
-            return t.count[self._index(moment)]
-        us, day = self._us_and_day(moment)
-        if us == t.hi:  # the first instant after the last day
-            self._local_index(us)
-        # The local date is the UTC date or one either side of it, and the
-        # tables' first UTC day may be the day before their first local one.
-        midnights = self._days.midnights
-        lo, hi = max(day - 2, 0), min(day + 2, len(midnights))
-        return t.count[bisect.bisect_right(midnights, us, lo, hi) - 1]
+            return self._t.count[self._index(moment)]
+        return self._day_count(self._us(moment))
 
     def close_of_business_day(self, number: int) -> datetime:
         """Close of business (end of the last working span) of the ``number``-th business day.
@@ -530,31 +530,14 @@ class BusinessCalendar:
             raise self._beyond(False)
         return self._utc(self._close_of(number))
 
-    def _us_and_day(self, moment: datetime) -> tuple[int, int]:
-        """UTC microseconds of an instant in the tables, and its UTC day counted from their first.
-
-        ``timedelta // timedelta`` and the range check of :meth:`_us` cost
-        more than the lookup they feed; this is the same check, cheaper.
-        """
-        try:
-            d = moment - _EPOCH
-        except TypeError:  # naive, or not a datetime: the checked path says which
-            d = timedelta(microseconds=self._us(moment))
-        us = (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
-        t = self._t
-        if not t.lo <= us <= t.hi:
-            self._us(moment)
-        return us, d.days - self._days.first
-
     @functools.cached_property
     def _days(self) -> _DayIndex:
         t = self._t
         first = self.first_day.toordinal()
         midnights = tuple(self._day_walls(date.fromordinal(first + i))(0)
                           for i in range(len(t.count)))
-        day_us = 86_400 * 1_000_000
-        first_utc, last_utc = t.lo // day_us, t.hi // day_us + 1
-        spans = tuple(bisect.bisect_left(t.starts, day * day_us)
+        first_utc, last_utc = t.lo // _DAY_US, t.hi // _DAY_US + 1
+        spans = tuple(bisect.bisect_left(t.starts, day * _DAY_US)
                       for day in range(first_utc, last_utc + 2))
         return _DayIndex(first_utc, spans, midnights)
 
@@ -626,7 +609,19 @@ class BusinessCalendar:
         return self._utc(_advance(s, round(total * share), stops, measure, inverse))
 
     def _day_count(self, us: int) -> int:
-        return self._t.count[self._local_index(us)]
+        """Business days through the local date of instant ``us`` (in the tables).
+
+        Found among the local midnights of the instant's UTC day and the days
+        either side (the local date is never further off), which costs a
+        fraction of converting the instant to a local date.
+        """
+        if us == self._t.hi:  # the first instant after the last day
+            self._local_index(us)
+        days = self._days
+        day = us // _DAY_US - days.first
+        midnights = days.midnights
+        lo, hi = max(day - 2, 0), min(day + 2, len(midnights))
+        return self._t.count[bisect.bisect_right(midnights, us, lo, hi) - 1]
 
     def _close_of(self, k: int) -> int:
         """Close of business of the k-th business day in the tables (1-based)."""
