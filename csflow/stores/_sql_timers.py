@@ -15,7 +15,8 @@ transaction, so claims are serialised by the database lock and two never see
 the same free lease. A claimer that dies leaves only a lease that runs out.
 
 The append path (:meth:`SQLTimers._write_timers`) runs inside the append's
-transaction, so a timer change or a message exists exactly when its event does.
+transaction, on its DBAPI cursor like the rest of the append, so a timer
+change or a message exists exactly when its event does.
 """
 
 from __future__ import annotations
@@ -33,11 +34,16 @@ from csflow._canonical import canonical_json
 from csflow._outbox import DELIVERED, FAILED, PENDING, OutboxMessage
 from csflow._timers import Timer, TimerChanges, timer_from_dict, timer_to_dict
 from csflow.stores import _dialect
+from csflow.stores._compiled import Compiled
 from csflow.stores._schema import outbox, timers
 
 _NOW: sa.BindParameter[datetime] = sa.bindparam("now")
 _LEASE_FREE = sa.or_(timers.c.lease_until.is_(None), timers.c.lease_until <= _NOW)
 _DELETE_TIMER = timers.delete().where(timers.c.id == sa.bindparam("b_id"))
+_TIMER_KEYS = [c.key for c in timers.c]
+# inline(): no RETURNING of the generated position, which nothing reads.
+_INSERT_MESSAGES = outbox.insert().inline()
+_MESSAGE_KEYS = [c.key for c in outbox.c if c.key != "position"]
 _CASE_TIMERS = sa.select(timers.c.spec, timers.c.attempts).where(
     timers.c.case_id == sa.bindparam("case_id")
 )
@@ -109,18 +115,22 @@ class SQLTimers:
         def _reading(self) -> AbstractContextManager[Connection]: ...
         def _errors(self, action: str) -> AbstractContextManager[None]: ...
 
-    @staticmethod
+    def _compile_timer_writes(self, dialect: sa.Dialect) -> None:
+        self._delete_timers = Compiled(_DELETE_TIMER, dialect, ["b_id"])
+        self._insert_timers = Compiled(timers.insert(), dialect, _TIMER_KEYS)
+        self._insert_messages = Compiled(_INSERT_MESSAGES, dialect, _MESSAGE_KEYS)
+
     def _write_timers(
-        conn: Connection, changes: TimerChanges, messages: Sequence[OutboxMessage]
+        self, cursor: Any, changes: TimerChanges, messages: Sequence[OutboxMessage]
     ) -> None:
-        """An append's timer changes and messages, on the append's connection."""
+        """An append's timer changes and messages, on the append's DBAPI cursor."""
         gone = [*changes.drop, *(t.id for t in changes.put)]
         if gone:
-            conn.execute(_DELETE_TIMER, [{"b_id": i} for i in gone])
+            self._delete_timers.run(cursor, [{"b_id": i} for i in gone])
         if changes.put:
-            conn.execute(timers.insert(), [_timer_row(t) for t in changes.put])
+            self._insert_timers.run(cursor, [_timer_row(t) for t in changes.put])
         if messages:
-            conn.execute(outbox.insert(), [_message_row(m) for m in messages])
+            self._insert_messages.run(cursor, [_message_row(m) for m in messages])
 
     def load_timers(self, case_id: str) -> list[Timer]:
         with self._errors("read timers from"), self._reading() as conn:

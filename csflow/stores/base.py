@@ -32,6 +32,13 @@ from csflow.model import Case, Event
 #: several times more than hashing it.
 RawEvent = tuple[str, int, str, str, str | None]
 
+#: One case snapshot row as stored: ``(id, version, last_hash, state, data)``,
+#: ``data`` being the canonical JSON of ``Case.data``. Whole-store verification
+#: reads these instead of :class:`Case` values: it compares a snapshot with its
+#: events by canonical bytes, and building a Case (times parsed, data decoded)
+#: just to serialise the data again costs more than checking the case's events.
+RawCase = tuple[str, int, str, str, str]
+
 
 @dataclass(frozen=True, slots=True)
 class AuditRecord:
@@ -119,6 +126,10 @@ class Store(Protocol):
 
     def iter_raw_events(self) -> Iterator[RawEvent]:
         """Every event row as stored (see :data:`RawEvent`), in the order recorded."""
+        ...
+
+    def iter_raw_cases(self) -> Iterator[RawCase]:
+        """Every case snapshot row as stored (see :data:`RawCase`), in the order created."""
         ...
 
     # -- what audit relies on ------------------------------------------------

@@ -6,10 +6,11 @@ concurrency, idempotency keys), guarded by a lock so threads can share it.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from types import MappingProxyType
+
+import msgspec
 
 from csflow._canonical import canonical_json, event_to_dict
 from csflow._outbox import OutboxMessage
@@ -19,7 +20,7 @@ from csflow.model import Case, Event
 from csflow.stores._check import check_append
 from csflow.stores._erase import erased_data, erased_pii
 from csflow.stores._memory_timers import MemoryTimers
-from csflow.stores.base import AuditRecord, RawEvent
+from csflow.stores.base import AuditRecord, RawCase, RawEvent
 
 
 class MemoryStore(MemoryTimers):
@@ -48,24 +49,24 @@ class MemoryStore(MemoryTimers):
     ) -> None:
         check_append(snapshot, events, expected_version)
         with self._lock:
-            self._check_timers(timers, outbox)
+            self._check_outbox(outbox)
             current = self._cases.get(snapshot.id)
             if expected_version == 0 and current is not None:
                 raise CaseAlreadyExists(snapshot.id)
             actual = 0 if current is None else current.version
             if actual != expected_version:
                 raise ConcurrencyConflict(snapshot.id, expected_version, actual)
-            for e in events:
-                if e.idempotency_key is not None and e.idempotency_key in self._keys:
-                    raise ConcurrencyConflict(snapshot.id, expected_version, actual)
+            keys = [(e.idempotency_key, e.seq) for e in events if e.idempotency_key is not None]
+            if any(k in self._keys for k, _ in keys):
+                raise ConcurrencyConflict(snapshot.id, expected_version, actual)
             # Validated above, so nothing below can fail half-way.
             self._events.setdefault(snapshot.id, []).extend(events)
-            self._log.extend((e.case_id, e.seq) for e in events)
-            for e in events:
-                if e.idempotency_key is not None:
-                    self._keys[e.idempotency_key] = (e.case_id, e.seq)
+            self._log.extend([(snapshot.id, e.seq) for e in events])
+            for k, seq in keys:
+                self._keys[k] = (snapshot.id, seq)
             self._cases[snapshot.id] = snapshot
-            self._apply_timers(snapshot.id, timers, outbox)
+            if timers or outbox:
+                self._apply_timers(snapshot.id, timers, outbox)
 
     def load_case(self, case_id: str) -> Case:
         try:
@@ -101,6 +102,10 @@ class MemoryStore(MemoryTimers):
             yield (e.case_id, e.seq, e.hash, canonical_json(payload).decode(),
                    canonical_json(pii).decode() if pii else None)
 
+    def iter_raw_cases(self) -> Iterator[RawCase]:
+        for c in self.iter_cases():
+            yield c.id, c.version, c.last_hash, c.state, canonical_json(c.data).decode()
+
     def save_ruleset(self, version: str, files: Mapping[str, str]) -> None:
         with self._lock:
             self._rulesets.setdefault(version, MappingProxyType(dict(files)))
@@ -115,10 +120,10 @@ class MemoryStore(MemoryTimers):
             events = []
             for e in self._events[case_id]:
                 pii, n = erased_pii(e.pii, paths, record)
-                events.append(dataclasses.replace(e, pii=pii) if n else e)
+                events.append(msgspec.structs.replace(e, pii=pii) if n else e)
                 count += n
             self._events[case_id] = events
-            self._cases[case_id] = dataclasses.replace(case, data=erased_data(case.data, paths))
+            self._cases[case_id] = msgspec.structs.replace(case, data=erased_data(case.data, paths))
             self._records.append(record)
         return count
 

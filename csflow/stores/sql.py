@@ -8,10 +8,12 @@ or write lock (SQLite, taken by ``BEGIN IMMEDIATE``) makes the second of two
 concurrent writers find the version moved and raise ConcurrencyConflict.
 Unique constraints on ``(case_id, seq)`` and ``idempotency_key`` back this up.
 
-Those two write statements are Core statements compiled once per dialect and
-run on the DBAPI cursor of the SQLAlchemy connection (see :class:`_Compiled`);
-everything else (transactions, savepoints, pooling, reads, migrations) is
-plain Core.
+Reading a case and appending are what every ``fire`` does, so they skip
+Core's ``Connection``: their statements are compiled once per dialect and run
+on a pooled DBAPI connection (see :class:`~csflow.stores._compiled.Compiled`),
+in a transaction begun and committed on the driver (a Core transaction and its
+pool reset cost more than the SQLite write itself). Everything else
+(savepoints, streaming reads, audit, migrations) is plain Core.
 
 A host application can pass its own ``Engine`` or ``Connection``. With a
 Connection already in a transaction, csflow writes inside a SAVEPOINT and
@@ -27,7 +29,7 @@ touching what the chain covers. Dialect differences live in ``_dialect``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from itertools import starmap
 from types import TracebackType
@@ -39,6 +41,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.pool import PoolProxiedConnection
 
 from csflow._canonical import canonical_json, event_from_json, event_to_dict
 from csflow._outbox import OutboxMessage
@@ -47,10 +50,11 @@ from csflow.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict, 
 from csflow.model import Case, Event
 from csflow.stores import _dialect
 from csflow.stores._check import check_append
+from csflow.stores._compiled import Compiled
 from csflow.stores._erase import erased_data, erased_pii
 from csflow.stores._schema import audit_records, cases, events, rulesets
 from csflow.stores._sql_timers import SQLTimers
-from csflow.stores.base import AuditRecord, RawEvent
+from csflow.stores.base import AuditRecord, RawCase, RawEvent
 
 __all__ = ["SQLStore", "upgrade"]
 
@@ -143,10 +147,19 @@ class SQLStore(SQLTimers):
         _dialect.check_backend(engine.dialect.name, engine.url)
         self._engine = engine
         dialect = engine.dialect
-        self._insert_case = _Compiled(_INSERT_CASE, dialect, _CASE_KEYS)
-        self._update_case = _Compiled(_UPDATE_CASE, dialect, _UPDATE_KEYS)
-        self._load_case = _Compiled(_LOAD_CASE, dialect)
-        self._insert_events = _Compiled(_INSERT_EVENTS, dialect, _EVENT_KEYS)
+        self._insert_case = Compiled(_INSERT_CASE, dialect, _CASE_KEYS)
+        self._update_case = Compiled(_UPDATE_CASE, dialect, _UPDATE_KEYS)
+        self._case_version = Compiled(_CASE_VERSION, dialect)
+        self._load_case = Compiled(_LOAD_CASE, dialect)
+        self._insert_events = Compiled(_INSERT_EVENTS, dialect, _EVENT_KEYS)
+        self._compile_timer_writes(dialect)
+        # The hooks csflow set itself (SQLite's BEGIN): any other makes _direct false.
+        self._own_hooks = _hooks(engine) if self._owned else (0, 0, 0, 0)
+        self._driver_errors = (DBAPIError, dialect.loaded_dbapi.Error)
+        # Connections kept between calls (see _dialect.idle_connections); not
+        # of a host's engine, whose pool may be too small to lend any.
+        self._idle: list[PoolProxiedConnection] = []
+        self._idle_max = _dialect.idle_connections(engine) if self._owned else 0
         self._raw_events_sql = str(_ALL_RAW_EVENTS.compile(dialect=dialect))
         self._writer = engine.execution_options(**{_dialect.WRITE: True})
         self._closed = False
@@ -187,21 +200,22 @@ class SQLStore(SQLTimers):
         # encoded fails here, with nothing begun.
         case_row = _case_row(snapshot)
         event_rows = [_event_row(e) for e in events]
-        with self._errors("append to"), self._writing() as conn:
+        with self._errors("append to"), self._write_cursor() as cursor:
             if expected_version == 0:
                 try:
-                    self._insert_case.run(conn, [case_row])
+                    self._insert_case.run(cursor, [case_row])
                 except IntegrityError as e:
                     if not _dialect.is_unique_violation(e):
                         raise
                     raise CaseAlreadyExists(snapshot.id) from None
             else:
                 case_row["b_id"], case_row["b_expected"] = snapshot.id, expected_version
-                if self._update_case.run(conn, [case_row]) != 1:
-                    actual = conn.execute(_CASE_VERSION, {"id": snapshot.id}).scalar()
-                    raise ConcurrencyConflict(snapshot.id, expected_version, actual or 0)
+                if self._update_case.run(cursor, [case_row]) != 1:
+                    found = self._case_version.first(cursor, {"id": snapshot.id})
+                    actual = 0 if found is None else found[0]
+                    raise ConcurrencyConflict(snapshot.id, expected_version, actual)
             try:
-                self._insert_events.run(conn, event_rows)
+                self._insert_events.run(cursor, event_rows)
             except IntegrityError as e:
                 if not _dialect.is_unique_violation(e):
                     raise
@@ -209,11 +223,11 @@ class SQLStore(SQLTimers):
                 # idempotency key already recorded: either way someone else won.
                 raise ConcurrencyConflict(snapshot.id, expected_version, None) from None
             if timers or outbox:
-                self._write_timers(conn, timers, outbox)
+                self._write_timers(cursor, timers, outbox)
 
     def load_case(self, case_id: str) -> Case:
-        with self._errors("read a case from"), self._reading() as conn:
-            row = self._load_case.first(conn, {"id": case_id})
+        with self._errors("read a case from"), self._read_cursor() as cursor:
+            row = self._load_case.first(cursor, {"id": case_id})
         if row is None:
             raise CaseNotFound(case_id)
         return _case(row)
@@ -267,6 +281,19 @@ class SQLStore(SQLTimers):
         """
         with self._errors("read events from"), self._reading() as conn:
             for rows in _chunks(conn, self._raw_events_sql):
+                yield from rows
+
+    def iter_raw_cases(self) -> Iterator[RawCase]:
+        """Like :meth:`iter_cases`, as the rows are stored (see :data:`RawCase`).
+
+        Straight from the DBAPI cursor, as :meth:`iter_raw_events`: none of
+        these columns needs type processing, and the times (which do) are
+        not read at all.
+        """
+        c = cases.c
+        stmt = sa.select(c.id, c.version, c.last_hash, c.state, c.data).order_by(c.position)
+        with self._errors("read cases from"), self._reading() as conn:
+            for rows in _chunks(conn, str(stmt.compile(dialect=conn.dialect))):
                 yield from rows
 
     # -- what audit relies on -----------------------------------------------
@@ -337,6 +364,8 @@ class SQLStore(SQLTimers):
 
     def close(self) -> None:
         if self._owned and not self._closed:
+            self._closed = True
+            self._release_idle()
             self._engine.dispose()
         self._closed = True
 
@@ -353,15 +382,15 @@ class SQLStore(SQLTimers):
         host = self._host
         if host is None:
             with self._writer.begin() as conn:
-                _dialect.begin_write(conn)
+                _dialect.begin_write(conn.connection.dbapi_connection)
                 yield conn
         elif host.in_transaction():
-            _dialect.begin_write(host)
+            _dialect.begin_write(host.connection.dbapi_connection)
             with host.begin_nested():
                 yield host
         else:
             with host.begin():
-                _dialect.begin_write(host)
+                _dialect.begin_write(host.connection.dbapi_connection)
                 yield host
 
     @contextmanager
@@ -378,79 +407,191 @@ class SQLStore(SQLTimers):
             with host.begin():
                 yield host
 
+    def _write_cursor(self) -> AbstractContextManager[Any]:
+        """Like :meth:`_writing`, as a DBAPI cursor (for :class:`Compiled` statements).
+
+        When :meth:`_direct`, csflow's own transaction on the driver: BEGIN
+        (IMMEDIATE, on SQLite) and COMMIT or ROLLBACK go straight to it, and
+        the connection never leaves in a transaction.
+        """
+        if self._direct():
+            return _DriverTransaction(self, write=True)
+        return self._hosted(self._writing())
+
+    def _read_cursor(self) -> AbstractContextManager[Any]:
+        """Like :meth:`_reading`, as a DBAPI cursor, for one statement.
+
+        One statement is consistent on its own, so when :meth:`_direct` it runs
+        outside any transaction (PostgreSQL: one round trip instead of BEGIN,
+        SELECT and the pool's ROLLBACK).
+        """
+        if self._direct():
+            return _DriverTransaction(self, write=False)
+        return self._hosted(self._reading())
+
+    def _direct(self) -> bool:
+        """Whether csflow may run its own transaction on the driver, past Core.
+
+        Not in a host's Connection (its transaction decides), nor when the
+        engine asks Core to do something as a connection or transaction
+        starts or ends: execution options (an isolation level, a schema map)
+        or event listeners (a search_path set on begin, a test's hook), which
+        only a Core ``Connection`` honours. Asked on every call: a listener
+        may be added after the store was opened.
+        """
+        engine = self._engine
+        return (
+            self._host is None
+            and not engine.get_execution_options()
+            and _hooks(engine) == self._own_hooks
+        )
+
+    @staticmethod
     @contextmanager
-    def _errors(self, action: str) -> Iterator[None]:
-        # Raw driver errors too: the SQLite BEGIN hook runs below SQLAlchemy.
-        try:
-            yield
-        except (DBAPIError, self._engine.dialect.loaded_dbapi.Error) as e:
-            raise _dialect.store_error(e, action, self._engine.url) from e
+    def _hosted(scope: AbstractContextManager[Connection]) -> Iterator[Any]:
+        with scope as conn:
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+
+    def _checkout(self) -> PoolProxiedConnection:
+        if self._idle:
+            try:
+                return self._idle.pop()
+            except IndexError:  # another thread took the last one
+                pass
+        return self._engine.raw_connection()
+
+    def _give_back(self, fairy: PoolProxiedConnection, error: BaseException | None) -> None:
+        """Keep ``fairy`` for the next call after a clean one, or return it to the pool.
+
+        After an error the pool resets it (its ROLLBACK), unless the driver
+        reports it dead (see :meth:`_discard`).
+        """
+        if error is None:
+            if len(self._idle) < self._idle_max and not self._closed:
+                self._idle.append(fairy)
+                return
+        elif self._is_disconnect(error, fairy):
+            self._discard(fairy, error)
+            return
+        fairy.close()
+
+    def _discard(self, fairy: PoolProxiedConnection, error: BaseException) -> None:
+        """Close ``fairy`` for good: its state is unknown, or the driver reports it dead.
+
+        A dead one is handled as Core's ``Connection`` handles it: the pool's
+        other connections (and those kept here) are likely dead too, and are
+        replaced as they are next taken.
+        """
+        if self._is_disconnect(error, fairy):
+            self._engine.pool._invalidate(fairy, error)
+            self._release_idle()
+        else:
+            fairy.invalidate(error)
+
+    def _is_disconnect(self, error: BaseException, fairy: PoolProxiedConnection) -> bool:
+        dialect = self._engine.dialect
+        orig = error.orig if isinstance(error, DBAPIError) else error
+        return isinstance(orig, dialect.loaded_dbapi.Error) and dialect.is_disconnect(
+            orig, fairy.dbapi_connection, None
+        )
+
+    def _release_idle(self) -> None:
+        while self._idle:
+            try:
+                self._idle.pop().close()
+            except IndexError:  # another thread took the last one
+                return
+
+    def _errors(self, action: str) -> AbstractContextManager[None]:
+        return _Errors(self, action)
 
 
-class _Compiled:
-    """A Core statement compiled once for one dialect, run on the DBAPI cursor.
+class _Errors:
+    """Driver errors inside as a StoreError saying what failed and what to check.
 
-    ``Connection.execute`` costs about 20 µs a statement on top of the driver
-    (measured with SQLite: as much as the write itself), and every ``fire``
-    reads its case and appends. Compiling up front and applying SQLAlchemy's
-    own bind and result processors keeps the SQL and the values exactly what
-    Core would send and return, at the driver's speed (a case read went from
-    about 200 µs to 40). Driver errors are wrapped as Core would wrap them, so
-    callers see the usual :class:`~sqlalchemy.exc.DBAPIError` subclasses.
+    Raw driver errors too: BEGIN, COMMIT and the pool run below SQLAlchemy.
+    A class rather than a generator: it wraps every call, and a generator
+    context manager costs a few microseconds more.
     """
 
-    __slots__ = ("_named", "_processors", "_results", "sql")
+    __slots__ = ("_action", "_store")
 
-    def __init__(
-        self, stmt: sa.Insert | sa.Update | sa.Select[Any], dialect: sa.Dialect,
-        keys: Sequence[str] = (),
+    def __init__(self, store: SQLStore, action: str) -> None:
+        self._store, self._action = store, action
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
-        compiled = stmt.compile(dialect=dialect, column_keys=list(keys))
-        self.sql = str(compiled)
-        self._named = compiled.positiontup is None
-        order = compiled.positiontup or list(compiled.binds)
-        self._processors = [
-            (key, compiled.binds[key].type.dialect_impl(dialect).bind_processor(dialect))
-            for key in order
-        ]
-        columns = stmt.selected_columns if isinstance(stmt, sa.Select) else ()
-        self._results = [
-            c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
-        ]
+        store = self._store
+        if isinstance(exc, store._driver_errors):
+            raise _dialect.store_error(exc, self._action, store._engine.url) from exc
 
-    @contextmanager
-    def _cursor(self, conn: Connection) -> Iterator[Any]:
-        """A DBAPI cursor on ``conn``, closed after; driver errors wrapped as Core wraps them."""
-        dbapi = conn.dialect.loaded_dbapi
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
+class _DriverTransaction:
+    """A cursor in csflow's own transaction, or lone read, on a pooled DBAPI connection.
+
+    A class rather than a generator for the same reason as :class:`_Errors`.
+    """
+
+    __slots__ = ("_cursor", "_fairy", "_lone", "_store", "_write")
+
+    def __init__(self, store: SQLStore, *, write: bool) -> None:
+        self._store, self._write = store, write
+
+    def __enter__(self) -> Any:
+        store = self._store
+        store._check_open()
+        fairy = self._fairy = store._checkout()
+        raw: Any = fairy.dbapi_connection
         try:
-            yield cursor
-        except dbapi.Error as e:
-            raise DBAPIError.instance(self.sql, None, e, dbapi.Error, dialect=conn.dialect) from e
-        finally:
-            cursor.close()
-
-    def _params(self, row: dict[str, Any]) -> Any:
-        values = ((k, row[k] if p is None else p(row[k])) for k, p in self._processors)
-        return dict(values) if self._named else tuple(v for _, v in values)
-
-    def run(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
-        """Execute for each row (one ``executemany`` for several); the affected row count."""
-        with self._cursor(conn) as cursor:
-            if len(rows) == 1:
-                cursor.execute(self.sql, self._params(rows[0]))
+            if self._write:
+                _dialect.begin_write(raw)
             else:
-                cursor.executemany(self.sql, [self._params(r) for r in rows])
-            return int(cursor.rowcount)
+                self._lone = _dialect.begin_lone_statement(raw)
+            self._cursor = raw.cursor()
+        except BaseException as e:
+            store._give_back(fairy, e)
+            raise
+        return self._cursor
 
-    def first(self, conn: Connection, params: dict[str, Any]) -> tuple[Any, ...] | None:
-        """The first row of a SELECT, its values as Core would return them."""
-        with self._cursor(conn) as cursor:
-            cursor.execute(self.sql, self._params(params))
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        return tuple(v if p is None else p(v) for v, p in zip(row, self._results, strict=True))
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        fairy = self._fairy
+        raw: Any = fairy.dbapi_connection
+        try:
+            self._cursor.close()
+            if self._write and exc is None:
+                raw.commit()
+            elif self._write:
+                raw.rollback()
+            elif self._lone:
+                _dialect.end_lone_statement(raw)
+        except BaseException as e:
+            # A connection whose COMMIT, ROLLBACK or return from autocommit
+            # failed is in no known state (SQLite keeps a transaction open
+            # after a failed COMMIT): closed, never reused. An earlier error
+            # says best why the call failed.
+            self._store._discard(fairy, e)
+            if exc is None:
+                raise
+            return
+        self._store._give_back(fairy, exc)
+
+
+def _hooks(engine: Engine) -> tuple[int, int, int, int]:
+    """How many listeners ``engine`` has for a Core connection or transaction starting or ending."""
+    events = engine.dispatch
+    return len(events.engine_connect), len(events.begin), len(events.commit), len(events.rollback)
 
 
 def upgrade(target: Target) -> None:

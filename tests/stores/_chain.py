@@ -7,12 +7,12 @@ there means equal for everything csflow hashes, replays or exports.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import orjson
 
 from csflow._canonical import GENESIS, canonical_json, event_hash, event_to_dict, seal_pii
@@ -80,7 +80,7 @@ def events(
             pii_digests=digests,
             pii=sealed,
         )
-        e = dataclasses.replace(e, hash=event_hash(e))
+        e = msgspec.structs.replace(e, hash=event_hash(e))
         out.append(e)
         prev_hash = e.hash
     return out
@@ -119,7 +119,7 @@ def extend(case: Case, n: int = 1, **kw: Any) -> tuple[Case, list[Event]]:
 
 def as_json(value: Event | Case) -> Any:
     """What a store must preserve of ``value``: its canonical JSON form."""
-    d = event_to_dict(value) if isinstance(value, Event) else dataclasses.asdict(value)
+    d = event_to_dict(value) if isinstance(value, Event) else msgspec.structs.asdict(value)
     return orjson.loads(canonical_json(d))
 
 

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -79,7 +80,7 @@ def test_stale_expected_version_conflicts(store: Store, stale: int) -> None:
     store.append(case, batch, 0)
     before = dump(store)
     batch = events("c-1", stale + 1, 1, GENESIS)
-    snapshot = dataclasses.replace(case, version=stale + 1)
+    snapshot = msgspec.structs.replace(case, version=stale + 1)
 
     with pytest.raises((ConcurrencyConflict, CaseAlreadyExists)) as info:
         store.append(snapshot, batch, stale)
@@ -96,7 +97,7 @@ def test_expected_version_for_a_missing_case_conflicts(store: Store) -> None:
     case, _ = start("c-1")
     batch = events("c-1", 3, 1)
     with pytest.raises(ConcurrencyConflict) as info:
-        store.append(dataclasses.replace(case, version=3), batch, 2)
+        store.append(msgspec.structs.replace(case, version=3), batch, 2)
     assert info.value.actual == 0
     assert list(store.case_ids()) == []
 
@@ -132,16 +133,16 @@ def test_recorded_idempotency_key_conflicts_and_nothing_is_kept(store: Store) ->
 
 
 def _gap(case: Case, batch: list[Event]) -> tuple[Case, list[Event], int]:
-    return dataclasses.replace(case, version=3), events("c-1", 3, 1, case.last_hash), 1
+    return msgspec.structs.replace(case, version=3), events("c-1", 3, 1, case.last_hash), 1
 
 
 def _other_case(case: Case, batch: list[Event]) -> tuple[Case, list[Event], int]:
-    return dataclasses.replace(case, version=2), events("c-2", 2, 1), 1
+    return msgspec.structs.replace(case, version=2), events("c-2", 2, 1), 1
 
 
 def _snapshot_behind(case: Case, batch: list[Event]) -> tuple[Case, list[Event], int]:
     nxt, more = extend(case, 2)
-    return dataclasses.replace(nxt, version=2), more, 1
+    return msgspec.structs.replace(nxt, version=2), more, 1
 
 
 def _no_events(case: Case, batch: list[Event]) -> tuple[Case, list[Event], int]:
@@ -312,7 +313,7 @@ def test_rulesets_are_kept_once_by_version(store: Store) -> None:
 def test_erase_pii_blanks_values_keeps_the_chain_and_logs(store: Store) -> None:
     pii = {"customer.name": "Zoë", "customer.email": "zoe@example.org"}
     case, batch = start("c-1", 2, pii=pii, data={"customer": {"id": "cust-1"}})
-    case = dataclasses.replace(case, data={"customer": {"id": "cust-1", "name": "Zoë",
+    case = msgspec.structs.replace(case, data={"customer": {"id": "cust-1", "name": "Zoë",
                                                         "email": "zoe@example.org"}})
     store.append(case, batch, 0)
     other, other_batch = start("c-2", pii=pii)
@@ -373,3 +374,18 @@ def test_audit_records_keep_their_order(store: Store) -> None:
 
 def as_json_record(r: AuditRecord) -> Any:
     return orjson.loads(canonical_json(dataclasses.asdict(r)))
+
+
+def test_iter_raw_cases_mirror_the_snapshots_as_stored(store: Store) -> None:
+    """Verify compares snapshots by these rows, so the data must be its canonical text."""
+    a, ba = start("a", 2, data=RICH_DATA)
+    z, bz = start("z")
+    store.append(a, ba, 0)
+    store.append(z, bz, 0)
+    a2, ba2 = extend(a, data={"reason": "late"})
+    store.append(a2, ba2, 2)
+
+    assert list(store.iter_raw_cases()) == [
+        (c.id, c.version, c.last_hash, c.state, canonical_json(c.data).decode())
+        for c in (a2, z)
+    ]

@@ -6,13 +6,19 @@ import multiprocessing
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy.dialects import sqlite
 
 from csflow.errors import (
     CaseAlreadyExists,
@@ -20,7 +26,7 @@ from csflow.errors import (
     MissingDependency,
     StoreError,
 )
-from csflow.stores import MemoryStore, SQLStore, open_store, upgrade
+from csflow.stores import MemoryStore, SQLStore, _dialect, open_store, upgrade
 from csflow.stores._schema import VERSION_TABLE, events, metadata
 
 from ._chain import as_json, assert_chain, dump, extend, start
@@ -127,6 +133,101 @@ def test_host_connection_outside_a_transaction_is_left_outside(host_engine: sa.E
         assert [e.seq for e in store.iter_events()] == [1]
         assert not conn.in_transaction()
     assert _case_ids(host_engine) == ["c-1"]  # committed by csflow: it owned that transaction
+
+
+def test_core_transaction_hooks_see_every_csflow_write(host_engine: sa.Engine) -> None:
+    """A listener on Core's transactions, even one added after the store opened, sees
+    csflow's writes: they then go through Core rather than straight to the driver."""
+    store = SQLStore(host_engine, create=False)
+    case, batch = start("c-1")
+    store.append(case, batch, 0)
+    seen: list[str] = []
+    sa.event.listen(host_engine, "begin", lambda conn: seen.append("begin"))
+    sa.event.listen(host_engine, "commit", lambda conn: seen.append("commit"))
+    more, more_batch = extend(case)
+    store.append(more, more_batch, 1)
+    assert seen == ["begin", "commit"]
+    assert store.load_case("c-1").version == 2
+
+
+# -- csflow's own transactions on the driver ------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["url", "engine"])
+def test_failed_appends_release_the_sqlite_write_lock(tmp_path: Path, target: str) -> None:
+    path = tmp_path / "desk.db"
+    url = f"sqlite:///{path}"
+    # A host's engine whose pool does not roll back what it is given back:
+    # csflow must end its transactions itself.
+    host = sa.create_engine(url, pool_reset_on_return=None)
+    with SQLStore(url if target == "url" else host) as store:
+        case, batch = start("c-1", keys=["k1"])
+        store.append(case, batch, 0)
+        with pytest.raises(CaseAlreadyExists):
+            store.append(case, batch, 0)
+        more, more_batch = extend(case, 2, keys=["k2", "k1"])  # clashes after the UPDATE
+        with pytest.raises(ConcurrencyConflict):
+            store.append(more, more_batch, 1)
+        other = sqlite3.connect(path, isolation_level=None, timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # fails at once if csflow still held the lock
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        assert store.load_case("c-1").version == 1
+        store.append(*extend(case), 1)
+    host.dispose()
+
+
+def test_threads_share_one_store(db_url: str) -> None:
+    """Threads reading and appending at once, on cases of their own and on one they
+    race for: every append lands whole or conflicts, and no connection is left out."""
+    threads, steps = 6, 8
+    with SQLStore(db_url) as store:
+        shared, first = start("shared")
+        store.append(shared, first, 0)
+        barrier = threading.Barrier(threads)
+
+        def work(n: int) -> int:
+            barrier.wait(30)
+            own, batch = start(f"own-{n}")
+            store.append(own, batch, 0)
+            wins = 0
+            for _ in range(steps):
+                own_next, own_more = extend(own)
+                store.append(own_next, own_more, own.version)
+                own = store.load_case(own.id)
+                current = store.load_case("shared")
+                nxt, more = extend(current)
+                try:
+                    store.append(nxt, more, current.version)
+                    wins += 1
+                except ConcurrencyConflict:
+                    pass
+            return wins
+
+        with ThreadPoolExecutor(threads) as executor:
+            wins = sum(executor.map(work, range(threads)))
+        history = store.load_events("shared")
+        assert_chain(history)
+        assert len(history) == 1 + wins
+        assert store.load_case("shared").last_hash == history[-1].hash
+        for n in range(threads):
+            assert_chain(store.load_events(f"own-{n}"))
+            assert store.load_case(f"own-{n}").version == 1 + steps
+        pool = store._engine.pool
+        assert isinstance(pool, sa.pool.QueuePool)
+    assert pool.checkedout() == 0  # close gave back every connection kept between calls
+
+
+@given(st.datetimes(timezones=st.none() | st.just(UTC) | st.timezones()))
+def test_sqlite_times_are_stored_as_sqlalchemy_stores_them(value: datetime) -> None:
+    dialect, impl = sqlite.dialect(), sqlite.DATETIME()
+    ours = _dialect.bind_processor(impl, dialect)
+    theirs = impl.bind_processor(dialect)
+    assert ours is not None and theirs is not None
+    assert ours(value) == theirs(value)
+    assert ours(value.date()) == theirs(value.date())
 
 
 # -- processes racing ------------------------------------------------------------
