@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from csflow._canonical import canonical_json, event_hash, event_to_dict
+from csflow._canonical import canonical_json, event_from_dict, event_hash, event_to_dict
 from csflow._replay import replay
 from csflow.audit import Anchor, AnchorError, Damage, verify_store
 from csflow.model import Event
@@ -45,6 +45,18 @@ def test_edited_field_is_found(sql_desk: Desk) -> None:
     assert (damage.case_id, damage.seq, damage.kind) == (case_id, 2, "edited")
 
 
+def test_payload_stripped_of_its_hash_is_found(sql_desk: Desk) -> None:
+    # Without its hash field the payload hashes like the body it now is, but
+    # no reader can load the event any more.
+    case_id, events = _longest(sql_desk)
+    sql_desk.sql("UPDATE csflow_events SET payload = replace(payload, :field, '') "
+                 "WHERE case_id = :c AND seq = 2", field=f',"hash":"{events[1].hash}"',
+                 c=case_id)
+    damage = _only(sql_desk)
+    assert (damage.case_id, damage.seq, damage.kind) == (case_id, 2, "edited")
+    assert "cannot be read" in damage.detail
+
+
 def test_deleted_event_is_found(sql_desk: Desk) -> None:
     case_id, _ = _longest(sql_desk)
     sql_desk.sql("DELETE FROM csflow_events WHERE case_id = :c AND seq = 3", c=case_id)
@@ -68,9 +80,8 @@ def test_inserted_event_is_found(sql_desk: Desk) -> None:
                  c=case_id)
     sql_desk.sql("UPDATE csflow_events SET seq = seq - 999 WHERE case_id = :c AND seq > 1000",
                  c=case_id)
-    forged = dataclasses.replace(events[2], data={"note": "forged"}, prev_hash=events[1].hash,
-                                 idempotency_key=None, pii={}, pii_digests={})
-    forged = dataclasses.replace(forged, hash=event_hash(forged))
+    forged = _rehashed(events[2], data={"note": "forged"}, prev_hash=events[1].hash,
+                       idempotency_key=None, pii={}, pii_digests={})
     _insert(sql_desk, forged)
     damage = _only(sql_desk)
     assert (damage.case_id, damage.seq, damage.kind) == (case_id, 3, "inserted")
@@ -78,8 +89,7 @@ def test_inserted_event_is_found(sql_desk: Desk) -> None:
 
 def test_edited_and_rehashed_event_is_found_by_the_next_link(sql_desk: Desk) -> None:
     case_id, events = _longest(sql_desk)
-    changed = dataclasses.replace(events[1], data={"note": "rewritten"})
-    changed = dataclasses.replace(changed, hash=event_hash(changed))
+    changed = _rehashed(events[1], data={"note": "rewritten"})
     sql_desk.sql("DELETE FROM csflow_events WHERE case_id = :c AND seq = 2", c=case_id)
     _insert(sql_desk, changed)
     damage = _only(sql_desk)
@@ -158,6 +168,13 @@ def test_edited_anchor_file_is_refused(desk: Desk, tmp_path: Path) -> None:
 
 def events_time(desk: Desk) -> object:
     return desk.store.load_case(desk.case_ids[-1]).updated_at
+
+
+def _rehashed(e: Event, **changes: Any) -> Event:
+    """``e`` with ``changes``, re-hashed as a forger would (built from its dict form, so
+    whatever kind of class Event is)."""
+    forged = event_from_dict({**event_to_dict(e), **changes})
+    return event_from_dict({**event_to_dict(forged), "hash": event_hash(forged)})
 
 
 def _insert(desk: Desk, e: Event) -> None:
