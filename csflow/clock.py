@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+_ZERO = timedelta(0)
+
 
 @runtime_checkable
 class Clock(Protocol):
@@ -41,7 +43,7 @@ class FixedClock:
     def advance(self, delta: timedelta | None = None, **kwargs: float) -> datetime:
         """Move forward by ``delta`` or by ``timedelta(**kwargs)``; returns the new time."""
         step = delta if delta is not None else timedelta(**kwargs)
-        if step < timedelta(0):
+        if step < _ZERO:
             raise ValueError("a clock does not go backwards; use set() to jump")
         self._now += step
         return self._now
