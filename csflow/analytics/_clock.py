@@ -19,9 +19,7 @@ so results and errors are the calendar's own.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta
-from typing import NamedTuple
+from datetime import UTC, date, datetime, time, timedelta
 
 from csflow.calendars import BusinessCalendar
 from csflow.errors import CalendarError
@@ -31,21 +29,18 @@ DAY = timedelta(days=1)
 DAY_US = 86_400_000_000
 
 
-class Day(NamedTuple):
-    """The shape of one day (of :attr:`BusinessClock.origin`'s days), in microseconds into it.
+#: The shape of one day (of :attr:`BusinessClock.origin`'s days), in microseconds
+#: into it: ``(rise, worked, base, midnight, before, after)``. The offset of an
+#: instant ``x`` microseconds into the day is ``base`` plus ``x - rise`` clamped
+#: to ``0..worked``. Its business-day number is ``before`` up to ``midnight`` and
+#: ``after`` from it (``None``: ask the calendar). A plain tuple, not a named
+#: one: ``read_log`` unpacks one per visit, and only an exact tuple unpacks
+#: without an iterator.
+Day = tuple[int, int, int, int, int | None, int | None]
 
-    The offset of an instant ``x`` microseconds into the day is ``base`` plus
-    ``x - rise`` clamped to ``0..worked``. Its business-day number is
-    ``before`` up to ``midnight`` and ``after`` from it (``None``: ask the
-    calendar).
-    """
-
-    rise: int
-    worked: int
-    base: int
-    midnight: int
-    before: int | None
-    after: int | None
+#: The local dates of one day of the clock, as ``(cut, before, after)``: an instant
+#: ``x`` microseconds into the day is on date ``before`` up to ``cut``, ``after`` from it.
+Dates = tuple[int, date, date]
 
 
 class BusinessClock:
@@ -56,14 +51,17 @@ class BusinessClock:
     not consult the zone), so that a day of the clock is a local day give or
     take daylight saving time and its working hours are one span. The hot loop of
     ``read_log`` looks up :attr:`days` itself (a method call per instant would
-    cost as much as the lookup); a day not looked up before is shaped then.
+    cost as much as the lookup) and asks :meth:`day` for a day not shaped yet.
+    :attr:`days` is a plain dict: looking up a key in a dict subclass costs
+    three times as much, even one that only adds ``__missing__``.
     """
 
     def __init__(self, calendar: BusinessCalendar) -> None:
         self.calendar = calendar
         self.origin = datetime.combine(calendar.first_day, time(), tzinfo=calendar.tz
                                        ).astimezone(UTC)
-        self.days = _Days(self._shape)
+        self.days: dict[int, Day | None] = {}  # the days shaped so far
+        self.dates: dict[int, Dates | None] = {}  # their local dates, as found so far
 
     def offset(self, moment: datetime) -> int:
         """``calendar.business_offset(moment)``."""
@@ -71,11 +69,12 @@ class BusinessClock:
             d = moment - self.origin
         except TypeError:  # naive: the calendar says why it refuses
             return self.calendar.business_offset(moment)
-        day = self.days[d.days]
+        day = self.day(d.days)
         if day is None:
             return self.calendar.business_offset(moment)
-        x = d.seconds * 1_000_000 + d.microseconds - day.rise
-        return day.base if x <= 0 else day.base + (x if x < day.worked else day.worked)
+        rise, worked, base, _, _, _ = day
+        x = d.seconds * 1_000_000 + d.microseconds - rise
+        return base if x <= 0 else base + (x if x < worked else worked)
 
     def day_number(self, moment: datetime) -> int:
         """``calendar.business_day_number(moment)``."""
@@ -83,12 +82,53 @@ class BusinessClock:
             d = moment - self.origin
         except TypeError:
             return self.calendar.business_day_number(moment)
-        day = self.days[d.days]
+        day = self.day(d.days)
         number = None
         if day is not None:
-            x = d.seconds * 1_000_000 + d.microseconds
-            number = day.before if x < day.midnight else day.after
+            _, _, _, midnight, before, after = day
+            number = before if d.seconds * 1_000_000 + d.microseconds < midnight else after
         return self.calendar.business_day_number(moment) if number is None else number
+
+    def local_date(self, moment: datetime) -> date:
+        """``moment.astimezone(calendar.tz).date()``."""
+        d = moment - self.origin
+        dates = self.day_dates(d.days)
+        if dates is None:
+            return moment.astimezone(self.calendar.tz).date()
+        cut, before, after = dates
+        return before if d.seconds * 1_000_000 + d.microseconds < cut else after
+
+    def day_dates(self, n: int) -> Dates | None:
+        """Day ``n``'s local dates (``None``: ask the zone), found the first time asked for."""
+        try:
+            return self.dates[n]
+        except KeyError:
+            dates = self.dates[n] = self._dates(n)
+            return dates
+
+    def _dates(self, n: int) -> Dates | None:
+        """Ask the zone for day ``n``'s local dates (``None``: its UTC offset changes)."""
+        tz = self.calendar.tz
+        start = self.origin + n * DAY
+        first, middle, last = (t.astimezone(tz) for t in (start, start + DAY / 2, start + DAY - US))
+        if not first.utcoffset() == middle.utcoffset() == last.utcoffset():
+            return None
+        if first.date() == last.date():
+            return DAY_US, first.date(), first.date()
+        # At one UTC offset all day, the date changes once: at the local midnight.
+        cut = (datetime.combine(last.date(), time(), tzinfo=tz) - start) // US
+        if (0 < cut < DAY_US and (start + (cut - 1) * US).astimezone(tz).date() == first.date()
+                and (start + cut * US).astimezone(tz).date() == last.date()):
+            return cut, first.date(), last.date()
+        return None
+
+    def day(self, n: int) -> Day | None:
+        """Day ``n``'s shape (``None``: ask the calendar), shaped the first time it is asked for."""
+        try:
+            return self.days[n]
+        except KeyError:
+            day = self.days[n] = self._shape(n)
+            return day
 
     def _shape(self, n: int) -> Day | None:
         """Ask the calendar for day ``n``'s shape (``None``: not one span)."""
@@ -110,7 +150,7 @@ class BusinessClock:
             before, after, midnight = self._numbers(start, end)
         except CalendarError:  # the edge of the calendar's years
             return None
-        return Day(rise, worked, low, midnight, before, after)
+        return rise, worked, low, midnight, before, after
 
     def _numbers(self, start: datetime, end: datetime) -> tuple[int | None, int | None, int]:
         """Day numbers before and from the local midnight within [start, end), and where it is."""
@@ -126,14 +166,3 @@ class BusinessClock:
             return first, last, (midnight - start) // US
         return None, None, 0
 
-
-class _Days(dict[int, Day | None]):
-    """Day shapes by day number, each asked for the first time it is looked up."""
-
-    def __init__(self, shape: Callable[[int], Day | None]) -> None:
-        super().__init__()
-        self.shape = shape
-
-    def __missing__(self, n: int) -> Day | None:
-        day = self[n] = self.shape(n)
-        return day

@@ -147,9 +147,9 @@ def measure(cases: Sequence[tuple[Any, ...]], period: str = "all", group: str | 
         return Kpis(period, group, 0, 0, None, None, None, None, None, None, None, None, None,
                     None, None, None, 0, None)
 
-    def of(name: str) -> list[Any]:
-        # Each measure is a pass in C over one field of the cases, not a loop over them.
-        return column(cases, CaseFacts, name)
+    # Each measure is a pass in C over one field of the cases, not a loop over them;
+    # the fields are laid out as columns in one pass.
+    of = dict(zip(CaseFacts._fields, zip(*cases, strict=True), strict=True)).__getitem__
 
     resolved = [h for h in of("resolve_hours") if h is not None]
     answers = [a for a in of("csat") if a is not None]
@@ -163,8 +163,8 @@ def measure(cases: Sequence[tuple[Any, ...]], period: str = "all", group: str | 
         resolve_hours=_mean(resolved),
         resolve_hours_median=statistics.median(resolved) if resolved else None,
         sla_attainment=_share(of("sla_met")),
-        escalation_rate=sum(x > 0 for x in of("escalations")) / n,
-        reopen_rate=sum(x > 0 for x in of("reopens")) / n,
+        escalation_rate=(n - of("escalations").count(0)) / n,  # counts: not 0 is above 0
+        reopen_rate=(n - of("reopens").count(0)) / n,
         confirmation_rate=_share(closed),
         csat=(sum(a >= 4 for a in answers) / len(answers)) if answers else None,
         csat_mean=(sum(answers) / len(answers)) if answers else None,

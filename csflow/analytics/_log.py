@@ -17,16 +17,28 @@ calendar is asked about each day once (see :mod:`._clock`).
 from __future__ import annotations
 
 import functools
-from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
 from csflow._data import merge
 from csflow.analytics._clock import BusinessClock
+from csflow.analytics._shape import (
+    CONFIRM,
+    ESCALATION,
+    FIRST,
+    REOPEN,
+    RESPONSE,
+    Key,
+    Shape,
+    Shaping,
+    Stays,
+    Step,
+)
+from csflow.analytics._sla import Episodes
 from csflow.calendars import BusinessCalendar, BusinessDuration, CalendarRegistry
 from csflow.errors import CsflowError, UnknownDefinition
 from csflow.model import Event
@@ -148,17 +160,19 @@ class EventLog:
 
     ``case_rows`` and ``visit_rows`` are the facts as plain tuples, fields in
     the order of :class:`CaseFacts` and :class:`Visit`; :attr:`cases` and
-    :attr:`visits` are the same as named tuples, made on first use. The
-    measures read the rows: Python's garbage collector stops tracking a tuple
-    of plain values, but never a named tuple, so a million visits kept as
-    named tuples would be walked by every full collection while the log lives.
+    :attr:`visits` are the same as named tuples. The measures read the rows:
+    Python's garbage collector stops tracking a tuple of plain values, but
+    never a named tuple, so a million visits kept as named tuples would be
+    walked by every full collection while the log lives. Visits are kept by
+    case in ``stays`` (the step analysis reads them there) and laid out as
+    rows or named tuples only on first use.
     """
 
     workflow: WorkflowDef
     spec: LogSpec
     calendar: BusinessCalendar
     case_rows: tuple[tuple[Any, ...], ...]
-    visit_rows: tuple[tuple[Any, ...], ...]
+    stays: Stays  # the visits of the cases of case_rows, in the same order
     handoffs: Mapping[tuple[str, str], int]
     events: int
     as_of: datetime
@@ -168,6 +182,10 @@ class EventLog:
     @functools.cached_property
     def cases(self) -> tuple[CaseFacts, ...]:
         return tuple(map(CaseFacts._make, self.case_rows))
+
+    @functools.cached_property
+    def visit_rows(self) -> tuple[tuple[Any, ...], ...]:
+        return self.stays.rows()
 
     @functools.cached_property
     def visits(self) -> tuple[Visit, ...]:
@@ -185,24 +203,16 @@ def column(rows: Iterable[tuple[Any, ...]], kind: type[CaseFacts] | type[Visit],
     return list(map(itemgetter(kind._fields.index(name)), rows))
 
 
-# Codes for what a trigger means to the measures (a trigger may mean several).
-_FIRST, _RESPONSE, _ESCALATION, _REOPEN, _CONFIRM = 1, 2, 4, 8, 16
-
 #: Business microseconds in an hour, as two steps so hours come out exactly as
-#: ``timedelta.total_seconds() / 3600`` gives them.
-_US_PER_S, _S_PER_H = 1_000_000, 3600
+#: ``timedelta.total_seconds() / 3600`` gives them. Floats: offsets are read as
+#: floats (see :meth:`_Reader.day`), whole numbers of microseconds, which a
+#: float holds exactly for 285 years, and float arithmetic costs less than int.
+_US_PER_S, _S_PER_H = 1e6, 3600.0
 
-
-class _Step(NamedTuple):
-    """What entering a step means to the pass."""
-
-    sla: BusinessDuration | None
-    sla_days: int | None  # the SLA's business days, when it is in business days (the common kind)
-    pauses: bool  # pauses the SLA of the step it was entered from
-    resolves: bool  # one of the spec's resolved states
-
-
-_PLAIN_STEP = _Step(None, None, False, False)
+# What is read of every event: in one call, so each event is fetched from memory once
+# (a case's events are scattered over the log).
+_fields = attrgetter("trigger", "dest", "type", "actor", "occurred_at", "data")
+_occurred = attrgetter("occurred_at")
 
 
 def read_log(
@@ -253,21 +263,24 @@ def read_log(
         last = max(e.occurred_at for head in mine for e in _chain(log, next_of, head))
     assert last is not None
     reader = _Reader(wf, spec, registry[spec.calendar], as_of or last)
-    cases, visits, pairs = reader.read(log, next_of, mine)
-    return EventLog(wf, spec, reader.cal, tuple(cases), tuple(visits),
+    cases, stays, pairs = reader.read(log, next_of, mine)
+    return EventLog(wf, spec, reader.cal, tuple(cases), stays,
                     _in_order_seen(log, wf.name, pairs), count, reader.end, others)
 
 
-def _by_case(events: Sequence[Event]) -> tuple[list[int], array[int], datetime | None]:
+def _by_case(events: Sequence[Event]) -> tuple[list[int], list[int], datetime | None]:
     """Each case's events as a chain: the position of its first event, in order
     of first appearance, and after each event the position of its case's next
     one (-1 at the last); and the latest ``occurred_at`` of all.
 
-    Positions rather than a list of events per case: lists are containers the
-    garbage collector has to walk, positions in an array are not.
+    Positions rather than a list of events per case: a list per case would
+    live through the read, and so many containers surviving make the garbage
+    collector run full collections, each a walk over every object in memory.
+    One list of positions is one container (of ints, which it need not walk),
+    and reading it gives back the ints put in, where an array makes new ones.
     """
     heads: list[int] = []
-    next_of = array("q", [-1]) * len(events)
+    next_of = [-1] * len(events)
     if not events:
         return heads, next_of, None
     latest: dict[str, int] = {}
@@ -286,11 +299,18 @@ def _by_case(events: Sequence[Event]) -> tuple[list[int], array[int], datetime |
     return heads, next_of, last
 
 
-def _chain(events: Sequence[Event], next_of: array[int], head: int) -> Iterator[Event]:
+def _chain(events: Sequence[Event], next_of: list[int], head: int) -> Iterator[Event]:
     """The events of the case whose first is at ``head``, in order."""
     while head >= 0:
         yield events[head]
         head = next_of[head]
+
+
+def _nth(events: Sequence[Event], next_of: list[int], head: int, k: int) -> Event:
+    """The ``k``-th event (from 0) of the case whose first is at ``head``."""
+    for _ in range(k):
+        head = next_of[head]
+    return events[head]
 
 
 def _in_order_seen(events: Sequence[Event], workflow: str, counts: dict[tuple[str, str], int]
@@ -342,19 +362,6 @@ def _other(others: dict[str, dict[str, Any]], e: Event) -> None:
     o["data"] = merge(o["data"], e.data)
 
 
-class _Held:
-    """An SLA episode waiting out a pause (the rare case): its verdict comes when it ends."""
-
-    __slots__ = ("members", "pauses", "since", "start", "state", "step")
-
-    def __init__(self, state: str, step: _Step, start: datetime, since: datetime,
-                 member: int) -> None:
-        self.state, self.step, self.start = state, step, start
-        self.since: datetime | None = since  # when the current pause began; None: resumed
-        self.pauses: list[tuple[datetime, datetime]] = []
-        self.members = [member]  # indexes of its visits in the log's visits
-
-
 class _Reader:
     """Reads the cases of one workflow, one case at a time, into facts and visits.
 
@@ -375,32 +382,57 @@ class _Reader:
         self.wf, self.spec, self.cal, self.end = wf, spec, cal, end
         self.clock = BusinessClock(cal)
         self.end_offset = cal.business_offset(end)
+        #: BusinessClock's day shapes as the read uses them: offsets as floats.
+        self.days: dict[int, tuple[float, float, float, float, int | None, int | None] | None] = {}
         self.closes: dict[int, datetime] = {}  # close of business by business day number
         resolved = set(spec.resolved_states)
-        self.steps: dict[str, _Step] = {}
+        self.steps: dict[str, Step] = {}
         for n, s in wf.states.items():
             target = s.sla.target if s.sla is not None else None
             days = target.amount if target and target.business and target.unit == "days" else None
-            self.steps[n] = _Step(target, days, s.pauses_sla, n in resolved)
+            self.steps[n] = Step(target, days, s.pauses_sla, n in resolved)
         for n in resolved - set(wf.states):
-            self.steps[n] = _Step(None, None, False, True)
-        self.terminal = wf.terminal_states
-        self.meaning: dict[str, int] = {}
-        for code, triggers in ((_FIRST, spec.first_contact), (_RESPONSE, spec.response),
-                               (_ESCALATION, spec.escalation), (_REOPEN, spec.reopen),
-                               (_CONFIRM, spec.confirmation)):
+            self.steps[n] = Step(None, None, False, True)
+        meaning: dict[str, int] = {}
+        for code, triggers in ((FIRST, spec.first_contact), (RESPONSE, spec.response),
+                               (ESCALATION, spec.escalation), (REOPEN, spec.reopen),
+                               (CONFIRM, spec.confirmation)):
             for trig in triggers:
-                self.meaning[trig] = self.meaning.get(trig, 0) | code
+                meaning[trig] = meaning.get(trig, 0) | code
+        self.shaping = Shaping(self.steps, wf.terminal_states, dict(spec.action_cost).get,
+                               meaning.get)
+        self.shapes: dict[Key, Shape] = {}  # by key; a plain dict, as BusinessClock.days
+        self.found: list[Shape] = []  # by number
+        self.hours: list[list[list[float]]] = []  # by shape number: as Stays.hours
+        self.judged: list[list[list[bool | None] | None]] = []  # ... as Stays.verdicts
+        self.episodes = Episodes(self.steps, self.closes, self.close, cal.due_at,
+                                 self.clock.day_number, end)
         # What the measures read from case data: six values, then whether each
         # deadline applies. Each is a top-level key, some with a path below it.
         values = [spec.area, spec.channel, spec.category, spec.cause, spec.csat, spec.remedy]
         paths = [*values, *(d.applies_when for d in spec.deadlines)]
         self.conditions = len(values)  # where the deadline conditions start
-        self.tops = [p.split(".")[0] for p in paths]
-        # Paths that go below their top-level key: (position, the rest of the path,
-        # its only key when it has one, which a plain get reads from event data's dicts).
-        self.below = [(k, rest, rest[0] if len(rest) == 1 else None)
-                      for k, p in enumerate(paths) if (rest := tuple(p.split(".")[1:]))]
+        # Each path as its top-level key, the rest of it, and the rest's only key
+        # when it has one (a plain get reads it from event data's dicts).
+        self.watched = [(top, rest[0] if len(rest) == 1 else None, tuple(rest))
+                        for top, *rest in (p.split(".") for p in paths)]
+
+    def shape(self, key: Key) -> Shape:
+        """The shape of ``key``, worked out the first time it is seen."""
+        s = self.shapes[key] = self.shaping.work_out(key, len(self.found))
+        self.found.append(s)
+        self.hours.append([[] for _ in s.states])
+        timed = {j for j, _, _ in s.timed}
+        self.judged.append([[] if s.paused or j in timed else None
+                            for j in range(len(s.states))])
+        return s
+
+    def day(self, n: int) -> tuple[float, float, float, float, int | None, int | None] | None:
+        """Day ``n`` of the clock, its offsets as floats (``None``: ask the calendar)."""
+        shape = self.clock.day(n)
+        day = self.days[n] = None if shape is None else (
+            float(shape[0]), float(shape[1]), float(shape[2]), float(shape[3]), shape[4], shape[5])
+        return day
 
     def close(self, number: int) -> datetime:
         """Close of business of the ``number``-th business day, shared by every SLA due then."""
@@ -411,225 +443,170 @@ class _Reader:
 
     # One loop body on purpose: a function call per event or per visit would
     # cost more than the work it does.
-    def read(self, events: Sequence[Event], next_of: array[int], heads: list[int]  # noqa: PLR0915
-             ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], dict[tuple[str, str], int]]:
-        """Rows of facts and visits, and hand-off counts, of the cases chained from ``heads``."""
+    def read(self, events: Sequence[Event], next_of: list[int], heads: list[int]  # noqa: PLR0915
+             ) -> tuple[list[tuple[Any, ...]], Stays, dict[tuple[str, str], int]]:
+        """Rows of facts, the visits, and hand-off counts, of the cases chained from ``heads``.
+
+        A case's events are walked once, taking each one's part of the case's
+        shape, its data changes, and the business offset and day number of
+        each instant the case changes step; the rest comes from the shape.
+        """
         clock = self.clock
-        days, origin, offset, day_number = clock.days, clock.origin, clock.offset, clock.day_number
-        rate, means, step = dict(self.spec.action_cost).get, self.meaning.get, self.steps.get
-        terminal, closes, close, due_at = self.terminal, self.closes, self.close, self.cal.due_at
-        end, end_offset, tz = self.end, self.end_offset, self.cal.tz
+        days, origin, offset, day_number = self.days, clock.origin, clock.offset, clock.day_number
+        local_dates = clock.dates
+        shapes, shape, closes, close = self.shapes, self.shape, self.closes, self.close
+        hours, judged, episodes = self.hours, self.judged, self.episodes.verdicts
+        end, end_offset, tz, due_at = self.end, self.end_offset, self.cal.tz, self.cal.due_at
         cases: list[tuple[Any, ...]] = []
-        visits: list[tuple[Any, ...]] = []
-        add_visit = visits.append
-        pairs: dict[tuple[str, str], int] = {}
+        add_case = cases.append
+        ids: list[str] = []  # per case: as Stays.ids
+        shape_of: list[int] = []  # ... and Stays.shape_of
+        add_id, add_shape = ids.append, shape_of.append
+        entered: list[datetime] = []  # when each visit began, cases one after another
+        add_entered = entered.extend
+        # The case being read, in containers emptied for each case rather than made
+        # anew: fewer containers made, fewer runs of the garbage collector.
+        signs: list[str] = []  # the case's shape: trigger, dest, type, role of each event
+        times: list[datetime] = []  # when each visit began
+        offsets: list[float] = []  # ... as a business offset
+        numbers: list[int | None] = []  # ... and its business-day number (None: ask)
+        data: dict[str, Any] = {}  # the latest value of each top-level key
+        sign, add_time, add_offset, add_number, merge = (
+            signs.extend, times.append, offsets.append, numbers.append, data.update)
         for head in heads:
-            first = events[head]
-            cid = first.case_id
-            opened = entered = first.occurred_at
-            state = role = ack = respond = done = held = due = None
-            data: dict[str, Any] = {}  # the latest value of each top-level key
-            merge = data.update
-            path: list[str] = []
-            add_step = path.append
-            spent = actions = handoffs = cost = flags = escalations = reopens = 0
-            opened_offset = entered_offset = ack_offset = respond_offset = done_offset = 0
-            decided = breached = False
+            if data:
+                data.clear()
+            del signs[:], times[:], offsets[:], numbers[:]
+            state = None
             i = head
             while i >= 0:
                 e = events[i]
                 i = next_of[i]
-                # Timer events (SLA met/breached) are the engine's bookkeeping, not
-                # work: they cost nothing and hand nothing over.
-                if e.type != "timer" or role is None:
-                    actor = e.actor
-                    now = actor.role if actor is not None else "system"
-                    if role is None:  # the case's first event: its cost is no step's
-                        role, spent = now, rate(now, 0)
-                    else:
-                        actions += 1
-                        if now != role:
-                            handoffs += 1
-                            pair = (role, now)
-                            pairs[pair] = pairs.get(pair, 0) + 1
-                            role = now
-                        cost += rate(now, 0)
+                actor = e.actor
                 dest = e.dest
+                sign((e.trigger, dest, e.type, "system" if actor is None else actor.role))
                 if dest != state:
+                    state = dest
                     t = e.occurred_at
-                    # BusinessClock.offset, inline: this runs once per visit.
+                    add_time(t)
+                    # BusinessClock.offset and .day_number, inline: this runs once per visit.
                     d = t - origin
-                    day = days[d.days]
-                    x = d.seconds * 1_000_000 + d.microseconds
+                    try:
+                        day = days[d.days]
+                    except KeyError:
+                        day = self.day(d.days)
                     if day is None:
-                        o = offset(t)
+                        add_offset(offset(t))
+                        add_number(None)
                     else:
                         rise, worked, base, midnight, before, after = day
+                        x = d.seconds * 1e6 + d.microseconds
                         y = x - rise
-                        o = base if y <= 0 else base + (y if y < worked else worked)
-                    sla, sla_days, pauses, resolves = step(dest, _PLAIN_STEP)
-                    if state is None:
-                        opened, opened_offset = t, o
-                    else:
-                        verdict = None
-                        if held is not None:
-                            held, verdict, settled = self.turn(held, visits, len(visits), state,
-                                                               entered, t, dest, pauses)
-                            for v in (settled, verdict):
-                                if v is not None:
-                                    decided = True
-                                    breached = breached or v
-                        elif due is not None:  # an SLA stay ends...
-                            if pauses:  # ... for a pause: the episode goes on
-                                held = _Held(state, step(state, _PLAIN_STEP), entered, t,
-                                             len(visits))
-                            else:
-                                verdict = t > due
-                                decided = True
-                                breached = breached or verdict
-                        hours = o - entered_offset
-                        add_visit((cid, state, path.count(state), entered, t,
-                                   hours / _US_PER_S / _S_PER_H if hours > 0 else 0.0,
-                                   actions, handoffs, cost, verdict))
-                        spent += cost
-                        actions = handoffs = cost = 0
-                        if ack is None:
-                            ack, ack_offset = t, o
-                        if resolves and done is None:
-                            done, done_offset = t, o
-                    due = None  # unless a new SLA stay begins (a resumed one is held's)
-                    if held is None:
-                        if sla_days is not None:
-                            number = None if day is None else (
-                                before if x < midnight else after)
-                            if number is None:
-                                number = day_number(t)
-                            number += sla_days
-                            due = closes.get(number) or close(number)
-                        elif sla is not None:
-                            due = due_at(t, sla)
-                    state, entered, entered_offset = dest, t, o
-                    add_step(dest)
-                code = means(e.trigger)
-                if code and e is not first:
-                    flags |= code
-                    if code & _RESPONSE and respond is None:
-                        respond = e.occurred_at
-                        respond_offset = entered_offset if entered == respond else offset(respond)
-                    if code & _ESCALATION:
-                        escalations += 1
-                    if code & _REOPEN:
-                        reopens += 1
+                        add_offset(base if y <= 0.0 else base + (y if y < worked else worked))
+                        add_number(before if x < midnight else after)
                 changes = e.data
                 if changes:
                     merge(changes)
-            # The open visit stops at the log's end, or at once in a terminal state.
-            assert state is not None  # every event has a dest
-            closed = state in terminal
-            verdict = None
-            if held is not None:
-                verdict, settled = self.left_open(held, visits, state, entered)
-                if settled is not None:
-                    decided = True
-                    breached = breached or settled
-            elif due is not None and end > due:
-                verdict = True
-            if verdict is not None:
-                decided = True
-                breached = breached or verdict
-            hours = 0 if closed else end_offset - entered_offset
-            add_visit((cid, state, path.count(state), entered, None,
-                       hours / _US_PER_S / _S_PER_H if hours > 0 else 0.0,
-                       actions, handoffs, cost, verdict))
-            spent += cost
+            key = tuple(signs)
+            try:
+                s = shapes[key]
+            except KeyError:
+                s = shape(key)
+            k = s.number
+            # SLA verdicts, kept by shape for the visits that can have one.
+            # Lists where the shape can decide a verdict (see shape()); Any, as mypy
+            # cannot follow that.
+            verdicts: list[Any] = judged[k]
+            if s.paused:
+                found = episodes(s, times, numbers)
+                for per_visit, verdict in zip(verdicts, found, strict=True):
+                    per_visit.append(verdict)
+                met_sla = None if found.count(None) == len(found) else True not in found
+            else:  # each SLA stay is an episode: met if left by its due time
+                met_sla = None
+                m = len(times)
+                for j, sla, sla_days in s.timed:
+                    if sla_days is None:
+                        due = due_at(times[j], sla)
+                    else:
+                        number = numbers[j]
+                        if number is None:
+                            number = day_number(times[j])
+                        number += sla_days
+                        due = closes.get(number) or close(number)
+                    verdict = times[j + 1] > due if j + 1 < m else True if end > due else None
+                    verdicts[j].append(verdict)
+                    if verdict is not None:
+                        met_sla = not verdict and met_sla is not False
+            # A visit ends when the case's next begins; the last at the log's end,
+            # or at once in a terminal step.
+            columns = hours[k]
+            ends = offsets[1:]
+            ends.append(offsets[-1] if s.closed else end_offset)
+            for per_visit_hours, a, b in zip(columns, offsets, ends, strict=True):
+                per_visit_hours.append((b - a) / _US_PER_S / _S_PER_H if b > a else 0.0)
+            cid = events[head].case_id
+            add_id(cid)
+            add_shape(k)
+            add_entered(times)
+            opened, o = times[0], offsets[0]
+            ack = ack_hours = done = done_hours = respond = respond_hours = None
+            if len(times) > 1:
+                ack, a = times[1], offsets[1]
+                ack_hours = (a - o) / _US_PER_S / _S_PER_H
+            if s.done is not None:
+                done, a = times[s.done], offsets[s.done]
+                done_hours = (a - o) / _US_PER_S / _S_PER_H
+            if s.respond is not None:
+                if s.respond_visit is None:
+                    respond = _nth(events, next_of, head, s.respond).occurred_at
+                    a = offset(respond)
+                else:
+                    respond, a = times[s.respond_visit], offsets[s.respond_visit]
+                respond_hours = (a - o) / _US_PER_S / _S_PER_H
             area, channel, category, cause, csat, remedy, *applies = self.fields(
                 data, events, next_of, head)
-            remedy = _pence(remedy)
-            if ((respond is not None and respond < opened) or (ack is not None and ack < opened)
-                    or (done is not None and done < opened)):
-                for b in (respond, ack, done):  # refused as business_time_between refuses them
-                    if b is not None:
-                        self.cal.business_time_between(opened, b)
-            cases.append((
-                cid, opened, opened.astimezone(tz).date(),
+            remedy = 0 if remedy is None else (
+                int(remedy) * 100 if remedy.__class__ is str and remedy.isascii()
+                and remedy.isdigit() else _pence(remedy))  # _pence, the usual amount inline
+            # Times before the opening are refused as business_time_between refuses
+            # them; offsets never fall, so only one no later than the opening's can be.
+            if ((respond is not None and respond_hours is not None and respond_hours <= 0.0
+                         and respond < opened)
+                    or (ack is not None and ack_hours is not None and ack_hours <= 0.0
+                         and ack < opened)
+                    or (done is not None and done_hours is not None and done_hours <= 0.0
+                         and done < opened)):
+                for later in (respond, ack, done):
+                    if later is not None:
+                        self.cal.business_time_between(opened, later)
+            regulated = True in applies
+            # BusinessClock.local_date, inline: opened.astimezone(tz).date() costs more.
+            d = opened - origin
+            try:
+                on = local_dates[d.days]
+            except KeyError:
+                on = clock.day_dates(d.days)
+            add_case((
+                cid, opened, opened.astimezone(tz).date() if on is None
+                else on[1] if d.seconds * 1_000_000 + d.microseconds < on[0] else on[2],
                 area if isinstance(area, str) else None,
                 channel if isinstance(channel, str) else None,
                 category if isinstance(category, str) else None,
                 cause if isinstance(cause, str) else None,
-                state, closed, tuple(path),
-                None if ack is None else (ack_offset - opened_offset) / _US_PER_S / _S_PER_H,
-                None if respond is None
-                else (respond_offset - opened_offset) / _US_PER_S / _S_PER_H,
-                None if done is None else (done_offset - opened_offset) / _US_PER_S / _S_PER_H,
-                bool(flags & _FIRST) and reopens == 0, escalations, reopens,
-                bool(flags & _CONFIRM),
+                state, s.closed, s.states, ack_hours, respond_hours, done_hours,
+                s.first_contact, s.escalations, s.reopens, s.confirmed,
                 csat if isinstance(csat, int) and not isinstance(csat, bool) else None,
-                spent + remedy, remedy, None if not decided else not breached,
-                True in applies,
-                *(self.deadlines(opened, applies, done, visits, len(visits) - len(path))
-                  if True in applies else (None, None))))
-        return cases, visits, pairs
+                s.spent + remedy, remedy, met_sla, regulated,
+                *(self.deadlines(opened, applies, done, s.states, times) if regulated
+                  else (None, None))))
+        pairs: dict[tuple[str, str], int] = {}
+        for s, columns in zip(self.found, hours, strict=True):
+            for pair in s.pairs:
+                pairs[pair] = pairs.get(pair, 0) + len(columns[0])
+        return cases, Stays(self.found, ids, shape_of, entered, hours, judged), pairs
 
-    def turn(self, held: _Held, visits: list[tuple[Any, ...]], k: int, state: str,
-             entered: datetime, t: datetime, dest: str, pauses: bool
-             ) -> tuple[_Held | None, bool | None, bool | None]:
-        """Visit ``k`` (``state`` since ``entered``) ends at ``t`` for ``dest``; an episode is held.
-
-        Returns the episode still held (or a new one), the verdict of visit
-        ``k`` if it has one now, and the verdict given to the held episode's
-        earlier visits if it ended.
-        """
-        if held.since is None:  # a stay of the episode's state, after a pause
-            if pauses:
-                held.since = t
-                held.members.append(k)
-                return held, None, None
-            verdict = t > self.held_due(held)
-            return None, verdict, self.settle(visits, held, verdict)
-        if dest == held.state:  # the pause is over: the episode goes on
-            held.pauses.append((held.since, t))
-            held.since = None
-            return held, None, None
-        # The pause ended elsewhere: the episode ended when the pause began, and
-        # the pause itself may be an SLA stay of its own.
-        settled = self.settle(visits, held, held.since > self.held_due(held))
-        own = self.steps.get(state, _PLAIN_STEP)
-        if own.sla is None:
-            return None, None, settled
-        if pauses:
-            return _Held(state, own, entered, t, k), None, settled
-        return None, t > self.entry_due(own, entered), settled
-
-    def left_open(self, held: _Held, visits: list[tuple[Any, ...]], state: str, entered: datetime
-                  ) -> tuple[bool | None, bool | None]:
-        """Verdicts when the log ends with an episode held: the last visit's, the others'."""
-        if held.since is None:  # still in the episode's state: open
-            verdict = True if self.end > self.held_due(held) else None
-            return verdict, self.settle(visits, held, verdict)
-        settled = self.settle(visits, held, held.since > self.held_due(held))
-        own = self.steps.get(state, _PLAIN_STEP)
-        if own.sla is None:
-            return None, settled
-        return (True if self.end > self.entry_due(own, entered) else None), settled
-
-    @staticmethod
-    def settle(visits: list[tuple[Any, ...]], held: _Held, verdict: bool | None) -> bool | None:
-        """Give the held episode's earlier visits their verdict."""
-        for k in held.members:
-            visits[k] = (*visits[k][:9], verdict)
-        return verdict
-
-    def held_due(self, held: _Held) -> datetime:
-        return self.due(held.start, held.step, held.pauses)
-
-    def entry_due(self, entering: _Step, start: datetime) -> datetime:
-        """When the SLA of a step entered at ``start`` falls due, if no pause intervenes."""
-        if entering.sla_days is not None:
-            return self.close(self.clock.day_number(start) + entering.sla_days)
-        assert entering.sla is not None
-        return self.cal.due_at(start, entering.sla)
-
-    def fields(self, data: dict[str, Any], events: Sequence[Event], next_of: array[int], head: int
+    def fields(self, data: dict[str, Any], events: Sequence[Event], next_of: list[int], head: int
                ) -> list[Any]:
         """The watched values: each the last one any event set (not to None).
 
@@ -638,19 +615,21 @@ class _Reader:
         then the events are searched from the last. Deadline conditions come
         out as bools.
         """
-        values = list(map(data.get, self.tops))
-        search = None in data.values()
-        for k, rest, key in self.below:
-            value = values[k]
-            if value is not None:
-                value = values[k] = (value.get(key) if key is not None and type(value) is dict
-                                     else _dig(value, rest))
-                if value is None:
-                    search = True
-        if search:
-            for k, top in enumerate(self.tops):
+        get = data.get
+        values: list[Any] = []
+        add = values.append
+        search = False
+        for top, key, rest in self.watched:
+            value = get(top)
+            if rest and value is not None:
+                # Event data is plain dicts: a get where the path is one key below.
+                value = value.get(key) if key is not None and value.__class__ is dict else (
+                    _dig(value, rest))
+                search = search or value is None
+            add(value)
+        if search or None in data.values():
+            for k, (top, _, rest) in enumerate(self.watched):
                 if values[k] is None and top in data:
-                    rest = next((r for j, r, _ in self.below if j == k), ())
                     values[k] = next((v for e in reversed(list(_chain(events, next_of, head)))
                                       if top in e.data
                                       and (v := _dig(e.data[top], rest)) is not None), None)
@@ -658,42 +637,12 @@ class _Reader:
             values[k] = values[k] is True
         return values
 
-    def due(self, start: datetime, entering: _Step, pauses: list[tuple[datetime, datetime]]
-            ) -> datetime:
-        """``cal.due_at(start, sla, pauses)``, by day numbers and shared closes of business.
-
-        Business-day SLAs advance as the calendar's: close of business on the
-        n-th business day, a day later for each business day begun while
-        paused. Anything else, or pauses the calendar would refuse, it does itself.
-        """
-        amount = entering.sla_days
-        if not pauses:
-            return self.entry_due(entering, start)
-        assert entering.sla is not None
-        if amount is None or amount <= 0 or any(pe < ps for ps, pe in pauses):
-            return self.cal.due_at(start, entering.sla, pauses)
-        stops: list[list[datetime]] = []  # clipped to the start, merged
-        for ps, pe in sorted((max(ps, start), pe) for ps, pe in pauses):
-            if pe <= ps:
-                continue
-            if stops and ps <= stops[-1][1]:
-                stops[-1][1] = max(stops[-1][1], pe)
-            else:
-                stops.append([ps, pe])
-        day = self.clock.day_number
-        target = day(start) + amount
-        for ps, pe in stops:
-            due = self.close(target)
-            if due <= ps:
-                return due
-            target += day(pe) - day(ps)
-        return self.close(target)
-
     def deadlines(self, opened: datetime, applies: list[Any], done: datetime | None,
-                  visits: list[tuple[Any, ...]], begin: int) -> tuple[bool | None, str | None]:
+                  states: Sequence[str], entered: Sequence[datetime]
+                  ) -> tuple[bool | None, str | None]:
         """Whether the case met its regulatory deadlines; where it was when it missed one.
 
-        ``visits[begin:]`` are the case's.
+        ``states`` is the case's path, ``entered`` when it entered each step.
         """
         met: bool | None = None
         where: str | None = None
@@ -720,9 +669,8 @@ class _Reader:
             if done is None and self.end <= due:
                 continue  # not due yet: neither met nor missed
             met = False
-            own = visits[begin:]
-            where = next((v[1] for k, v in enumerate(own)
-                          if v[3] <= due and (k + 1 == len(own) or due < own[k + 1][3])), None)
+            where = next((state for k, state in enumerate(states) if entered[k] <= due
+                          and (k + 1 == len(states) or due < entered[k + 1])), None)
         return met, where
 
 

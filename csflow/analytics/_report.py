@@ -9,9 +9,10 @@ review, and opened offline.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from html import escape
+from itertools import compress
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from csflow.analytics._kpi import (
     period_positions,
     periods_for,
 )
-from csflow.analytics._log import CaseFacts, EventLog, LogSpec, Visit, column, read_log
+from csflow.analytics._log import CaseFacts, EventLog, LogSpec, column, read_log
 from csflow.analytics._spc import (
     ControlChart,
     ParetoBar,
@@ -124,14 +125,9 @@ def build_report(
             raise UnknownDefinition("business area", a, known)
     if areas:
         keep = set(areas)
-        cases = tuple(row for row, area in zip(
-            log.case_rows, column(log.case_rows, CaseFacts, "area"), strict=True) if area in keep)
-        ids = set(column(cases, CaseFacts, "id"))
-        log = EventLog(log.workflow, log.spec, log.calendar, cases,
-                       tuple(row for row, case in zip(
-                           log.visit_rows, column(log.visit_rows, Visit, "case_id"), strict=True)
-                           if case in ids),
-                       log.handoffs, log.events, log.as_of, log.others)
+        mine = [area in keep for area in column(log.case_rows, CaseFacts, "area")]
+        log = replace(log, case_rows=tuple(compress(log.case_rows, mine)),
+                      stays=log.stays.only(mine))
     stds = tuple(load_standards(standards) if isinstance(standards, (str, Path)) else standards)
     periods = periods_for(log, period, boundaries=boundaries)
     by_period = kpi_table(log, periods)

@@ -10,7 +10,6 @@ one part.
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,59 +71,75 @@ class StepAnalysis:
 
 
 class _Step:
-    """Running totals of one step while the visits are read."""
+    """Running totals of one step while the shapes are read."""
 
-    __slots__ = ("cases", "cost", "decided", "dwell", "handoffs", "rework", "rework_cases")
+    __slots__ = ("breached", "cases", "cost", "decided", "dwell", "handoffs", "rework",
+                 "rework_cases")
 
     def __init__(self) -> None:
         self.dwell: list[float] = []
         self.cases = self.rework = self.rework_cases = self.handoffs = self.cost = 0
-        self.decided: dict[str, bool] = {}  # case -> breached this step's SLA at least once
+        self.decided = self.breached = 0  # cases with an SLA verdict here; with a breach
 
 
 def step_analysis(log: EventLog, *, top_paths: int = 8) -> StepAnalysis:
     """Per-step statistics in the workflow's state order, and the commonest paths."""
     wf = log.workflow
     acc = {s: _Step() for s in wf.states}
-    # A case's visits to a step are numbered from 1, so its first visit counts
-    # the case and its second counts it as reworked: no set of case ids needed.
-    # Fields by position rather than unpacking the row: unpacking would touch
-    # its two datetimes too, which are scattered across memory at a million visits.
-    for v in log.visit_rows:  # case_id, state, nth, _, _, hours, _, handoffs, cost, breached
-        a = acc[v[1]]
-        a.dwell.append(v[5])
-        nth = v[2]
-        if nth == 1:
-            a.cases += 1
-        else:
-            a.rework += 1
-            if nth == 2:
-                a.rework_cases += 1
-        a.handoffs += v[7]
-        a.cost += v[8]
-        breached = v[9]
-        if breached is not None:
-            a.decided[v[0]] = a.decided.get(v[0], False) or breached
+    stays = log.stays
+    # Everything but a visit's hours and verdict is its shape's: counted once per
+    # shape, times the cases of that shape. A case's visits to a step are numbered
+    # from 1, so its first visit counts the case and its second counts it as reworked.
+    for shape, n, places in stays.by_shape():
+        hours, verdicts = stays.hours[shape.number], stays.verdicts[shape.number]
+        at: dict[str, list[int]] = {}  # the shape's visits to each step
+        for j, (state, nth, handoffs, cost) in enumerate(zip(
+                shape.states, shape.nths, shape.handoffs, shape.costs, strict=True)):
+            a = acc[state]
+            at.setdefault(state, []).append(j)
+            if nth == 1:
+                a.cases += n
+            else:
+                a.rework += n
+                if nth == 2:
+                    a.rework_cases += n
+            a.handoffs += handoffs * n
+            a.cost += cost * n
+            a.dwell += hours[j] if places is None else map(hours[j].__getitem__, places)
+        # A case breached a step's SLA if any of its visits there did.
+        for state, js in at.items():
+            a = acc[state]
+            found = [column if places is None else list(map(column.__getitem__, places))
+                     for column in (verdicts[j] for j in js) if column is not None]
+            if not found:
+                continue
+            if len(found) == 1:
+                a.decided += n - found[0].count(None)
+                a.breached += found[0].count(True)
+            else:
+                for each in zip(*found, strict=True):
+                    if each.count(None) < len(each):
+                        a.decided += 1
+                        a.breached += True in each
     missed = Counter(s for s in column(log.case_rows, CaseFacts, "deadline_state")
                      if s is not None)
     steps = []
-    for name, state in wf.states.items():
+    for name, state_def in wf.states.items():
         a = acc[name]
         xs = sorted(a.dwell)
         n = a.cases
-        verdicts = a.decided
-        timed = bool(xs) and not state.terminal
+        timed = bool(xs) and not state_def.terminal
         steps.append(StepStats(
-            step=name, description=state.description,
-            sla=str(state.sla.target) if state.sla else None,
+            step=name, description=state_def.description,
+            sla=str(state_def.sla.target) if state_def.sla else None,
             visits=len(xs), cases=n,
             dwell_mean=(sum(xs) / len(xs)) if timed else None,
-            dwell_median=statistics.median(xs) if timed else None,
+            dwell_median=_median(xs) if timed else None,
             dwell_p90=xs[min(len(xs) - 1, int(0.9 * len(xs)))] if timed else None,
             rework=a.rework, rework_cases=a.rework_cases, handoffs=a.handoffs,
             cost=Decimal(a.cost) / 100,
             cost_per_case=(Decimal(a.cost) / 100 / n).quantize(Decimal("0.01")) if n else None,
-            breach_share=(sum(verdicts.values()) / len(verdicts)) if verdicts else None,
+            breach_share=(a.breached / a.decided) if a.decided else None,
             regulatory_breach_share=(missed[name] / n) if n else None,
         ))
     return StepAnalysis(wf.name, tuple(steps), _paths(log, top_paths),
@@ -144,6 +159,12 @@ def _paths(log: EventLog, top: int) -> tuple[PathStats, ...]:
             hours.setdefault(path, []).append(resolved)
     total = len(paths)
     return tuple(PathStats(p, n, n / total, _mean(hours.get(p, ()))) for p, n in common)
+
+
+def _median(xs: Sequence[float]) -> float:
+    """``statistics.median`` of ``xs``, already sorted (it would sort them again)."""
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
 
 
 def _mean(xs: Sequence[float]) -> float | None:
