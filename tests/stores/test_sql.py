@@ -270,7 +270,7 @@ def test_migrations_are_idempotent_and_match_the_code(db_url: str) -> None:
     engine = sa.create_engine(db_url)
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-        assert context.get_current_revision() == "0003"
+        assert context.get_current_revision() == "0004"
         assert compare_metadata(context, metadata) == []
         assert "alembic_version" not in sa.inspect(conn).get_table_names()
     engine.dispose()
