@@ -203,10 +203,12 @@ def plan_transition(
         pausing = open_after and wf.states[dest].pauses_sla
         resumed = _move_sla(timers, dest, pausing, calendars, now, record, put, drop)
     pending: list[tuple[Deadline, datetime]] = []
+    deadlines = [t for t in timers if t.kind == DEADLINE]
     for d in wf.deadlines:
         due = deadline_due(get_path(data_after, d.path), d, calendars)
         meets = not open_after or dest in d.met_in
-        kept = _move_deadline(timers, d.path, due, meets, now, record, drop)
+        own = [t for t in deadlines if t.name == d.path]
+        kept = bool(own) and _move_deadline(own, due, meets, now, record, drop)
         if not meets and due is not None and not kept:
             # Not re-armed when this very due time was already met or breached.
             done = get_path(data_after, ("deadlines", *d.path.split(".")))
@@ -245,11 +247,14 @@ def _move_sla(
 ) -> set[str]:
     """Resume, pause or stop each SLA clock as the case enters ``dest``; the states resumed."""
     resumed: set[str] = set()
-    for t in _in_due_order(x for x in timers if x.kind == SLA):
+    sla = _in_due_order(x for x in timers if x.kind == SLA)
+    paused_here = [t for t in sla if t.name == dest and t.paused_since is not None]
+    running = _resume(paused_here, calendars, now)
+    for t in sla:
         if t.name == dest:
             resumed.add(t.name)
             if t.paused_since is not None:
-                put.append(_resume(t, calendars, now))
+                put.append(running[t.id])
         elif t.due_at is not None and t.due_at <= now:
             record.append(_reached(t))
             drop.append(t.id)
@@ -265,16 +270,15 @@ def _move_sla(
 
 def _move_deadline(
     timers: Sequence[Timer],
-    path: str,
     due: datetime | None,
     meets: bool,
     now: datetime,
     record: list[Milestone],
     drop: list[str],
 ) -> bool:
-    """Record, stop or move a deadline's timer; True when it stays as it is."""
+    """Record, stop or move a deadline's ``timers``; True when one stays as it is."""
     kept = False
-    for t in _in_due_order(x for x in timers if x.kind == DEADLINE and x.name == path):
+    for t in _in_due_order(timers):
         assert t.due_at is not None  # deadlines never pause
         if t.due_at <= now:
             record.append(_reached(t))
@@ -364,20 +368,41 @@ def deadline_due(
     return moment.astimezone(UTC)
 
 
-def _resume(t: Timer, calendars: CalendarRegistry, now: datetime) -> Timer:
-    assert t.paused_since is not None and t.target is not None and t.calendar is not None
-    pauses = (*t.pauses, (t.paused_since, now))
-    due = calendars[t.calendar].due_at(t.started_at, t.target, pauses, fraction=t.share)
-    return msgspec.structs.replace(t, due_at=due, pauses=pauses, paused_since=None)
+def _resume(
+    paused: Sequence[Timer], calendars: CalendarRegistry, now: datetime
+) -> dict[str, Timer]:
+    """Paused SLA timers running again from ``now``, by id.
+
+    The milestones of one clock (warning, breach) share its start, target and
+    pauses, so their due times come from one pass over the pauses so far.
+    """
+    clocks: dict[tuple[Any, ...], list[Timer]] = {}
+    for t in paused:
+        assert t.paused_since is not None and t.target is not None and t.calendar is not None
+        clock = (t.calendar, t.started_at, t.target, t.pauses, t.paused_since)
+        clocks.setdefault(clock, []).append(t)
+    running: dict[str, Timer] = {}
+    for (calendar, started_at, target, so_far, since), milestones in clocks.items():
+        pauses = (*so_far, (since, now))
+        dues = calendars[calendar].due_ats(
+            started_at, target, pauses, [t.share for t in milestones]
+        )
+        for t, due in zip(milestones, dues, strict=True):
+            running[t.id] = msgspec.structs.replace(
+                t, due_at=due, pauses=pauses, paused_since=None
+            )
+    return running
 
 
 def _reached(t: Timer) -> Milestone:
     return Milestone(t, "warning" if t.milestone == WARNING else "breached")
 
 
+_FAR = datetime.max.replace(tzinfo=UTC)  # where paused timers sort
+
+
 def _in_due_order(timers: Iterable[Timer]) -> list[Timer]:
-    far = datetime.max.replace(tzinfo=UTC)
-    return sorted(timers, key=lambda t: (t.due_at or far, t.milestone != WARNING, t.id))
+    return sorted(timers, key=lambda t: (t.due_at or _FAR, t.milestone != WARNING, t.id))
 
 
 def _iso(moment: datetime) -> str:

@@ -62,6 +62,8 @@ _DAY = timedelta(days=1)
 _DAY_US = 86_400 * 1_000_000
 _UNIT_US = {"minutes": 60_000_000, "hours": 3_600_000_000}
 _SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+_CLOSURES = frozenset({"_w", "_w_forward", "_day_count"})
+"""The cached lookups of a calendar that are functions (see ``__getstate__``)."""
 
 
 def weekly_hours(spec: Mapping[str, str | Sequence[str]]) -> WeekHours:
@@ -236,6 +238,11 @@ class BusinessCalendar:
             )
         return self._tabulate(holidays | self.closures)
 
+    def __getstate__(self) -> dict[str, object]:
+        # The lookups over the tables are closures, which pickle cannot carry;
+        # they are made again from the tables (which travel) on first use.
+        return {k: v for k, v in self.__dict__.items() if k not in _CLOSURES}
+
     @property
     def region(self) -> str:
         """Where the public holidays come from, e.g. ``GB-SCT``; ``none`` if nowhere."""
@@ -316,7 +323,7 @@ class BusinessCalendar:
     # -- conversions and range checks ---------------------------------------
 
     def _utc(self, us: int) -> datetime:
-        return _EPOCH + timedelta(microseconds=us)
+        return _EPOCH + timedelta(0, 0, us)  # positional: keywords cost a third
 
     def _us(self, moment: datetime) -> int:
         """UTC microseconds of an instant in the tables.
@@ -401,19 +408,41 @@ class BusinessCalendar:
 
     # -- business time --------------------------------------------------------
 
-    def _w(self, us: int) -> int:
-        """Business microseconds from the start of the tables to instant ``us``."""
-        t = self._t
-        i = bisect.bisect_right(t.starts, us) - 1
-        return 0 if i < 0 else t.before[i] + min(us, t.ends[i]) - t.starts[i]
+    # W and the day count are closures over the tables rather than methods: an
+    # SLA resume measures both ends of every pause so far, and looking the
+    # tables up on ``self`` cost as much as the bisections.
 
-    def _w_forward(self, target: int) -> int:
-        """Earliest instant at which ``W`` reaches ``target``."""
+    @functools.cached_property
+    def _w(self) -> Callable[[int], int]:
+        """``W(us)``: business microseconds from the start of the tables to instant ``us``."""
         t = self._t
-        i = bisect.bisect_left(t.after, target)
-        if i == len(t.after):
-            raise self._beyond(True)
-        return t.ends[i] - (t.after[i] - target)
+        starts, ends, before = t.starts, t.ends, t.before
+        bisect_right = bisect.bisect_right
+
+        def w(us: int) -> int:
+            i = bisect_right(starts, us) - 1
+            if i < 0:
+                return 0
+            end = ends[i]
+            return before[i] + (us if us < end else end) - starts[i]
+
+        return w
+
+    @functools.cached_property
+    def _w_forward(self) -> Callable[[int], int]:
+        """Earliest instant at which ``W`` reaches ``target``."""
+        after, ends = self._t.after, self._t.ends
+        past = len(after)
+        bisect_left = bisect.bisect_left
+        beyond = self._beyond
+
+        def w_forward(target: int) -> int:
+            i = bisect_left(after, target)
+            if i == past:
+                raise beyond(True)
+            return ends[i] - (after[i] - target)
+
+        return w_forward
 
     def _w_backward(self, target: int) -> int:
         """Latest instant at which ``W`` still equals ``target``."""
@@ -586,42 +615,88 @@ class BusinessCalendar:
         the instant when that share of the target's business time (calendar
         time for calendar units) has passed.
         """
-        duration = BusinessDuration.parse(target) if isinstance(target, str) else target
-        share = Fraction(fraction)
-        if share < 0:
-            raise CalendarError(self.name, f"fraction must not be negative, got {fraction}")
+        return self.due_ats(start, target, pauses, (fraction,))[0]
+
+    def due_ats(
+        self,
+        start: datetime,
+        target: BusinessDuration | str,
+        pauses: Iterable[Pause] = (),
+        fractions: Iterable[float | Decimal | Fraction] = (1,),
+    ) -> list[datetime]:
+        """:meth:`due_at` for each of ``fractions``, in order, in one pass.
+
+        An SLA's milestones (a warning at 75%, the breach) share the target
+        and the pauses; a resume recomputes them all over every pause so far,
+        so the pauses are read, and the breach found, once for all of them.
+        """
+        duration = _duration(target) if isinstance(target, str) else target
+        shares = [self._share(f) for f in fractions]  # (numerator, denominator)
         s = self._us(start)
         stops = self._pauses(pauses, s)
-        if duration.business and duration.unit == "days":
-            due = _advance(s, duration.amount, stops, self._day_count, self._close_of)
-        elif duration.business:
-            due = _advance(
-                s, duration.amount * _UNIT_US[duration.unit], stops, self._w, self._w_forward
-            )
-        else:
-            due = _advance(s, self._calendar_span(start, duration), stops, _same, _same)
-        if share == 1:
-            return self._utc(due)
+        # Business time (real time for calendar units) at each pause's ends:
+        # the clock of hour and minute targets, and what fractions are shares of.
         measure, inverse = (self._w, self._w_forward) if duration.business else (_same, _same)
-        total = measure(due) - measure(s) - sum(
-            measure(min(pe, due)) - measure(ps) for ps, pe in stops if ps < due
+        measured: list[Interval] | None = None
+        if duration.business and duration.unit == "days":
+            # Days are counted only at the pauses before the due time: one
+            # after it may end where _day_count refuses (after the last day).
+            due = _advance(s, duration.amount, stops, self._day_count, self._close_of)
+        else:
+            measured = [(measure(ps), measure(pe)) for ps, pe in stops]
+            amount = (
+                duration.amount * _UNIT_US[duration.unit] if duration.business
+                else self._calendar_span(start, duration)
+            )
+            due = _advance(s, amount, stops, measure, inverse, measured)
+        if all(n == d for n, d in shares):
+            return [self._utc(due)] * len(shares)
+        if measured is None:
+            measured = [(measure(ps), measure(pe)) for ps, pe in stops]
+        at_due = measure(due)
+        total = at_due - measure(s) - sum(
+            (at_due if pe > due else mpe) - mps
+            for (ps, pe), (mps, mpe) in zip(stops, measured, strict=True)
+            if ps < due
         )
-        return self._utc(_advance(s, round(total * share), stops, measure, inverse))
+        return [
+            self._utc(
+                due if n == d
+                else _advance(
+                    s, _round_half_even(total * n, d), stops, measure, inverse, measured
+                )
+            )
+            for n, d in shares
+        ]
 
-    def _day_count(self, us: int) -> int:
+    def _share(self, fraction: float | Decimal | Fraction) -> tuple[int, int]:
+        n, d = _ratio(fraction)
+        if n < 0:
+            raise CalendarError(self.name, f"fraction must not be negative, got {fraction}")
+        return n, d
+
+    @functools.cached_property
+    def _day_count(self) -> Callable[[int], int]:
         """Business days through the local date of instant ``us`` (in the tables).
 
         Found among the local midnights of the instant's UTC day and the days
         either side (the local date is never further off), which costs a
         fraction of converting the instant to a local date.
         """
-        if us == self._t.hi:  # the first instant after the last day
-            self._local_index(us)
-        days = self._days
-        day = us // _DAY_US - days.first
-        midnights = days.midnights
-        lo, hi = max(day - 2, 0), min(day + 2, len(midnights))
-        return self._t.count[bisect.bisect_right(midnights, us, lo, hi) - 1]
+        t, days = self._t, self._days
+        hi, first, midnights, count = t.hi, days.first, days.midnights, t.count
+        last = len(midnights)
+        bisect_right = bisect.bisect_right
+        local_index = self._local_index
+
+        def day_count(us: int) -> int:
+            if us == hi:  # the first instant after the last day
+                local_index(us)
+            day = us // _DAY_US - first
+            lo, up = (day - 2 if day > 2 else 0), (day + 2 if day < last - 2 else last)
+            return count[bisect_right(midnights, us, lo, up) - 1]
+
+        return day_count
 
     def _close_of(self, k: int) -> int:
         """Close of business of the k-th business day in the tables (1-based)."""
@@ -654,26 +729,65 @@ def _same(us: int) -> int:
     return us
 
 
+@functools.lru_cache(maxsize=256)
+def _duration(text: str) -> BusinessDuration:
+    """A target read once: workflows name a handful, and every SLA timer reads one."""
+    return BusinessDuration.parse(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_ratio(value: float | Decimal | Fraction) -> tuple[int, int]:
+    return Fraction(value).as_integer_ratio()
+
+
+def _ratio(value: float | Decimal | Fraction) -> tuple[int, int]:
+    """``value`` in lowest terms, denominator positive.
+
+    The few shares workflows use (Decimal 0.75) are converted once, and
+    milestones are computed in integers: Fraction arithmetic cost more than
+    the calendar lookups of a resume.
+    """
+    try:
+        return _cached_ratio(value)
+    except TypeError:  # unhashable: let Fraction say what is wrong with it
+        return Fraction(value).as_integer_ratio()
+
+
+def _round_half_even(numerator: int, denominator: int) -> int:
+    """``round(Fraction(numerator, denominator))`` for a positive denominator."""
+    floor, remainder = divmod(numerator, denominator)
+    twice = 2 * remainder
+    if twice > denominator or (twice == denominator and floor % 2):
+        return floor + 1
+    return floor
+
+
 def _advance(
     start: int,
     amount: int,
     pauses: Sequence[Interval],
     measure: Callable[[int], int],
     inverse: Callable[[int], int],
+    measured: Sequence[Interval] | None = None,
 ) -> int:
     """Instant at which ``amount`` of ``measure`` has accrued since ``start`` outside pauses.
 
     ``measure`` is a non-decreasing clock (business microseconds, business
     days, or real time) and ``inverse`` gives the earliest instant it reaches a
     value. Each pause that begins before the current due time pushes the
-    target out by what the clock gained during it.
+    target out by what the clock gained during it: ``measured`` holds the
+    clock at each pause's ends when the caller has them already.
     """
     if amount <= 0:
         return start
     target = measure(start) + amount
-    for ps, pe in pauses:
+    for i, (ps, pe) in enumerate(pauses):
         due = inverse(target)
         if due <= ps:
             return due
-        target += measure(pe) - measure(ps)
+        if measured is None:
+            target += measure(pe) - measure(ps)
+        else:
+            mps, mpe = measured[i]
+            target += mpe - mps
     return inverse(target)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -96,6 +97,17 @@ def test_dates_outside_the_supported_years_are_refused(uk: BusinessCalendar) -> 
         uk.add_business_days(date(2000, 1, 10), -30)
     with pytest.raises(CalendarError, match="1999-12-31"):
         uk.business_days_between(date(1999, 12, 31), date(2000, 1, 5))
+
+
+def test_a_pause_after_the_due_time_counts_no_days_even_at_the_edge(uk: BusinessCalendar) -> None:
+    # The pause ends at the first instant after the supported years, where
+    # counting days is refused; it starts after the due time, so nothing counts it.
+    start = london(2060, 12, 1, 10, 0)
+    pause = (london(2060, 12, 30, 10, 0), london(2061, 1, 1, 0, 0))
+    due = london(2060, 12, 2, 17, 30)
+    assert uk.due_ats(start, "1 business days", [pause], [Decimal("0.75"), 1])[1] == due
+    with pytest.raises(CalendarError, match="2061-01-01 is outside"):
+        uk.due_at(london(2060, 12, 29, 10, 0), "1 business days", [pause])
 
 
 def test_years_beyond_holidays_coverage_are_refused() -> None:

@@ -7,6 +7,7 @@ loops in ``csflow.calendars._reference`` are the specification.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from fractions import Fraction
 
 import pytest
 from _calendar_helpers import LONDON, SYDNEY, UTC
@@ -17,6 +18,7 @@ from csflow.calendars import BusinessCalendar, CalendarRegistry, weekly_hours
 from csflow.calendars._reference import NaiveCalendar
 
 YEARS = (2024, 2026)
+US = timedelta(microseconds=1)
 SPLIT_DAY = BusinessCalendar(
     "split-london", LONDON,
     weekly_hours({"mon-thu": ["08:00-12:30", "13:30-17:30"], "fri": "08:00-16:00",
@@ -135,3 +137,36 @@ def test_due_at_is_the_first_moment_the_paused_clock_reaches_the_target(
     assert just_before < start or cal.business_time_between(
         start, just_before, pauses
     ) < timedelta(minutes=work)
+
+
+business_targets = st.sampled_from(
+    ["90 business minutes", "7 business hours", "1 business days", "3 business days"]
+)
+shares = st.lists(
+    st.sampled_from([Fraction(0), Fraction(1, 3), Fraction(1, 2), Fraction(3, 4), Fraction(1),
+                     Fraction(3, 2)]),
+    min_size=1, max_size=3,
+)
+
+
+@settings(max_examples=80)
+@given(cal=calendars, start=minutes, target=business_targets, raw=pauses_strategy, fractions=shares)
+def test_each_milestone_is_the_first_moment_its_share_of_the_business_time_has_passed(
+    cal: BusinessCalendar, start: datetime, target: str, raw: list[tuple[int, int]],
+    fractions: list[Fraction],
+) -> None:
+    pauses = [
+        (start + timedelta(minutes=at), start + timedelta(minutes=at + length))
+        for at, length in raw
+    ]
+    milestones = cal.due_ats(start, target, pauses, fractions)
+    assert milestones == [cal.due_at(start, target, pauses, fraction=f) for f in fractions]
+    due = cal.due_at(start, target, pauses)
+    total = cal.business_time_between(start, due, pauses) // US
+    for share, at in zip(fractions, milestones, strict=True):
+        if share == 1:
+            assert at == due
+            continue
+        wanted = timedelta(microseconds=round(total * share))
+        assert cal.business_time_between(start, at, pauses) == wanted
+        assert at == start or cal.business_time_between(start, at - US, pauses) < wanted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -136,3 +137,14 @@ def test_registry_is_immutable(bundled: CalendarRegistry) -> None:
     assert timedelta(0) == bundled["au-nt"].business_time_between(
         utc(2025, 8, 3, 0, 0), utc(2025, 8, 3, 12, 0)
     )
+
+
+def test_a_calendar_in_use_pickles(bundled: CalendarRegistry) -> None:
+    # Worker processes may be handed calendars whose tables and lookups are built.
+    cal = bundled["uk-england-wales"]
+    start = london(2025, 3, 3, 10, 0)
+    paused = [(start, start + timedelta(hours=30))]
+    due = cal.due_at(start, "2 business days", paused, 0.75)
+    unpickled = pickle.loads(pickle.dumps(cal))
+    assert unpickled == cal
+    assert unpickled.due_at(start, "2 business days", paused, 0.75) == due

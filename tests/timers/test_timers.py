@@ -4,13 +4,20 @@ pause, resume, stop, late milestones, breach actions, exactly-once firing."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from csflow import Actor, Engine, InvalidData, replay
 from csflow._canonical import first_break
+from csflow._timers import Timer, plan_transition
+from csflow.calendars import CalendarRegistry
 from csflow.clock import FixedClock
 from csflow.model import Case, Event
+
+from .conftest import DESK
 
 AGENT = Actor("u1", "agent")
 
@@ -291,3 +298,45 @@ def test_regulatory_deadlines_from_the_policy_pack_become_timers() -> None:
     assert case.data["deadlines"]["due"]["src_deadline"]["outcome"] == "breached"
     assert "deadline_breached" in [m.message for m in engine.store.outbox_messages(case.id)]
     check_history(engine, case.id)
+
+
+@settings(max_examples=50, deadline=None)
+@given(steps=st.lists(st.tuples(st.integers(0, 300), st.integers(0, 3000)), min_size=1, max_size=6))
+def test_each_resume_puts_every_milestone_where_all_the_pauses_say(
+    steps: list[tuple[int, int]],
+) -> None:
+    """Whatever pauses came before, a resumed warning and breach are due where the
+    calendar puts their share of the target over every pause so far."""
+    calendars = CalendarRegistry.bundled()
+    timers: dict[str, Timer] = {}
+    now, seq, pauses = t(5, 9), 1, []
+
+    def move(state: str, dest: str) -> None:
+        nonlocal seq
+        plan = plan_transition(
+            DESK, calendars, case_id="c", state=state, dest=dest, data_after={},
+            timers=list(timers.values()), now=now, next_seq=seq,
+        )
+        for timer_id in plan.changes.drop:
+            del timers[timer_id]
+        timers.update((x.id, x) for x in plan.changes.put)
+        seq += 1 + len(plan.record)
+
+    move("open", "working")  # 1 business day, warning at 75%
+    started = now
+    for run, paused in steps:
+        now += timedelta(minutes=run)
+        move("working", "waiting")
+        fresh = not timers  # all came due before the pause: coming back starts a new clock
+        since, now = now, now + timedelta(minutes=paused)
+        move("waiting", "working")
+        if fresh:
+            started, pauses = now, []
+        else:
+            pauses.append((since, now))
+        for x in timers.values():
+            share = Decimal("0.75") if x.milestone == "warning" else Decimal(1)
+            assert x.pauses == tuple(pauses) and x.paused_since is None
+            assert x.due_at == calendars["uk-england-wales"].due_at(
+                started, "1 business days", pauses, fraction=share
+            )
