@@ -17,11 +17,12 @@ calendar is asked about each day once (see :mod:`._clock`).
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from operator import attrgetter, itemgetter
+from operator import attrgetter, itemgetter, sub, truediv
 from typing import Any, NamedTuple
 
 from csflow._data import merge
@@ -38,7 +39,7 @@ from csflow.analytics._shape import (
     Stays,
     Step,
 )
-from csflow.analytics._sla import Episodes
+from csflow.analytics._sla import PausedDue, episodes
 from csflow.calendars import BusinessCalendar, BusinessDuration, CalendarRegistry
 from csflow.errors import CsflowError, UnknownDefinition
 from csflow.model import Event
@@ -290,12 +291,13 @@ def _by_case(events: Sequence[Event]) -> tuple[list[int], list[int], datetime | 
         t = e.occurred_at
         if t > last:  # noqa: PLR1730  # max() would be a call per event
             last = t
-        j = find(e.case_id)
+        case = e.case_id
+        j = find(case)
         if j is None:
             heads.append(i)
         else:
             next_of[j] = i
-        latest[e.case_id] = i
+        latest[case] = i
     return heads, next_of, last
 
 
@@ -403,28 +405,43 @@ class _Reader:
                                meaning.get)
         self.shapes: dict[Key, Shape] = {}  # by key; a plain dict, as BusinessClock.days
         self.found: list[Shape] = []  # by number
-        self.hours: list[list[list[float]]] = []  # by shape number: as Stays.hours
+        #: By shape number: the business offset of each visit of its cases, a case after
+        #: another (so a visit's offsets are a slice with the shape's length as step).
+        self.offsets: list[list[float]] = []
         self.judged: list[list[list[bool | None] | None]] = []  # ... as Stays.verdicts
-        self.episodes = Episodes(self.steps, self.closes, self.close, cal.due_at,
-                                 self.clock.day_number, end)
+        #: By shape number: its SLA episodes as each case judges them (see shape()).
+        self.plans: list[tuple[tuple[Any, ...], ...]] = []
+        self.paused_due = PausedDue(self.closes, self.close, cal.due_at, self.clock.day_number)
         # What the measures read from case data: six values, then whether each
         # deadline applies. Each is a top-level key, some with a path below it.
         values = [spec.area, spec.channel, spec.category, spec.cause, spec.csat, spec.remedy]
         paths = [*values, *(d.applies_when for d in spec.deadlines)]
         self.conditions = len(values)  # where the deadline conditions start
-        # Each path as its top-level key, the rest of it, and the rest's only key
-        # when it has one (a plain get reads it from event data's dicts).
-        self.watched = [(top, rest[0] if len(rest) == 1 else None, tuple(rest))
-                        for top, *rest in (p.split(".") for p in paths)]
+        # Each path as its top-level key and the rest of it; where there is a rest,
+        # its only key when it has one (a plain get reads it from event data's dicts).
+        split = [(top, tuple(rest)) for top, *rest in (p.split(".") for p in paths)]
+        self.tops = tuple(top for top, _ in split)
+        self.below = tuple((k, rest[0] if len(rest) == 1 else None, rest)
+                           for k, (_, rest) in enumerate(split) if rest)
+        self.watched = tuple((k, top, rest) for k, (top, rest) in enumerate(split))
 
     def shape(self, key: Key) -> Shape:
         """The shape of ``key``, worked out the first time it is seen."""
         s = self.shapes[key] = self.shaping.work_out(key, len(self.found))
         self.found.append(s)
-        self.hours.append([[] for _ in s.states])
-        timed = {j for j, _, _ in s.timed}
-        self.judged.append([[] if s.paused or j in timed else None
-                            for j in range(len(s.states))])
+        self.offsets.append([])
+        # A verdict column for each visit an episode can judge, and the episodes
+        # as read() takes them: the columns of their visits, then their start,
+        # SLA, its business days, pauses and the visit ending them.
+        plan = episodes(s)
+        columns: list[list[bool | None] | None] = [None] * len(s.states)
+        for episode in plan:
+            for j in episode.members:
+                columns[j] = []
+        self.judged.append(columns)
+        self.plans.append(tuple(
+            (tuple(columns[j] for j in e.members), e.start, e.step.sla, e.step.sla_days,
+             e.pauses, e.stop) for e in plan))
         return s
 
     def day(self, n: int) -> tuple[float, float, float, float, int | None, int | None] | None:
@@ -455,8 +472,8 @@ class _Reader:
         days, origin, offset, day_number = self.days, clock.origin, clock.offset, clock.day_number
         local_dates = clock.dates
         shapes, shape, closes, close = self.shapes, self.shape, self.closes, self.close
-        hours, judged, episodes = self.hours, self.judged, self.episodes.verdicts
-        end, end_offset, tz, due_at = self.end, self.end_offset, self.cal.tz, self.cal.due_at
+        by_shape, plans, paused_due = self.offsets, self.plans, self.paused_due
+        end, tz, due_at = self.end, self.cal.tz, self.cal.due_at
         cases: list[tuple[Any, ...]] = []
         add_case = cases.append
         ids: list[str] = []  # per case: as Stays.ids
@@ -513,38 +530,27 @@ class _Reader:
             except KeyError:
                 s = shape(key)
             k = s.number
-            # SLA verdicts, kept by shape for the visits that can have one.
-            # Lists where the shape can decide a verdict (see shape()); Any, as mypy
-            # cannot follow that.
-            verdicts: list[Any] = judged[k]
-            if s.paused:
-                found = episodes(s, times, numbers)
-                for per_visit, verdict in zip(verdicts, found, strict=True):
-                    per_visit.append(verdict)
-                met_sla = None if found.count(None) == len(found) else True not in found
-            else:  # each SLA stay is an episode: met if left by its due time
-                met_sla = None
-                m = len(times)
-                for j, sla, sla_days in s.timed:
-                    if sla_days is None:
-                        due = due_at(times[j], sla)
-                    else:
-                        number = numbers[j]
-                        if number is None:
-                            number = day_number(times[j])
-                        number += sla_days
-                        due = closes.get(number) or close(number)
-                    verdict = times[j + 1] > due if j + 1 < m else True if end > due else None
-                    verdicts[j].append(verdict)
-                    if verdict is not None:
-                        met_sla = not verdict and met_sla is not False
-            # A visit ends when the case's next begins; the last at the log's end,
-            # or at once in a terminal step.
-            columns = hours[k]
-            ends = offsets[1:]
-            ends.append(offsets[-1] if s.closed else end_offset)
-            for per_visit_hours, a, b in zip(columns, offsets, ends, strict=True):
-                per_visit_hours.append((b - a) / _US_PER_S / _S_PER_H if b > a else 0.0)
+            # Each SLA episode is met if it ends by its due time, kept by shape in
+            # the columns of its visits. The usual one, unpaused, in business days,
+            # falls due at a close of business shared by every episode due then.
+            met_sla = None
+            for verdicts, j, sla, sla_days, pauses, stop in plans[k]:
+                if pauses:
+                    due = paused_due(j, sla, sla_days, pauses, times, numbers)
+                elif sla_days is None:
+                    due = due_at(times[j], sla)
+                else:
+                    number = numbers[j]
+                    if number is None:
+                        number = day_number(times[j])
+                    number += sla_days
+                    due = closes.get(number) or close(number)
+                verdict = times[stop] > due if stop is not None else True if end > due else None
+                for column in verdicts:
+                    column.append(verdict)
+                if verdict is not None:
+                    met_sla = not verdict and met_sla is not False
+            by_shape[k] += offsets  # dwell is worked out a shape at a time: see dwell()
             cid = events[head].case_id
             add_id(cid)
             add_shape(k)
@@ -581,6 +587,9 @@ class _Reader:
                     if later is not None:
                         self.cal.business_time_between(opened, later)
             regulated = True in applies
+            met_deadline = missed_in = None
+            if regulated:
+                met_deadline, missed_in = self.deadlines(opened, applies, done, s.states, times)
             # BusinessClock.local_date, inline: opened.astimezone(tz).date() costs more.
             d = opened - origin
             try:
@@ -597,14 +606,31 @@ class _Reader:
                 state, s.closed, s.states, ack_hours, respond_hours, done_hours,
                 s.first_contact, s.escalations, s.reopens, s.confirmed,
                 csat if isinstance(csat, int) and not isinstance(csat, bool) else None,
-                s.spent + remedy, remedy, met_sla, regulated,
-                *(self.deadlines(opened, applies, done, s.states, times) if regulated
-                  else (None, None))))
+                s.spent + remedy, remedy, met_sla, regulated, met_deadline, missed_in))
+        hours = self.dwell()
         pairs: dict[tuple[str, str], int] = {}
         for s, columns in zip(self.found, hours, strict=True):
             for pair in s.pairs:
                 pairs[pair] = pairs.get(pair, 0) + len(columns[0])
-        return cases, Stays(self.found, ids, shape_of, entered, hours, judged), pairs
+        return cases, Stays(self.found, ids, shape_of, entered, hours, self.judged), pairs
+
+    def dwell(self) -> list[list[list[float]]]:
+        """Business hours of each visit read, as :attr:`Stays.hours`.
+
+        A visit ends when the case's next begins; the last at the log's end,
+        or at once in a terminal step (no time). Each visit of a shape is a
+        column of its cases' offsets, taken a column at a time in C.
+        """
+        hours: list[list[list[float]]] = []
+        for s, offsets in zip(self.found, self.offsets, strict=True):
+            n = len(s.states)
+            starts = [offsets[j::n] for j in range(n)]
+            columns = [_hours(b, a) for a, b in itertools.pairwise(starts)]
+            last = starts[-1]
+            columns.append([0.0] * len(last) if s.closed
+                           else _hours(itertools.repeat(self.end_offset), last))
+            hours.append(columns)
+        return hours
 
     def fields(self, data: dict[str, Any], events: Sequence[Event], next_of: list[int], head: int
                ) -> list[Any]:
@@ -615,20 +641,15 @@ class _Reader:
         then the events are searched from the last. Deadline conditions come
         out as bools.
         """
-        get = data.get
-        values: list[Any] = []
-        add = values.append
-        search = False
-        for top, key, rest in self.watched:
-            value = get(top)
-            if rest and value is not None:
+        values = list(map(data.get, self.tops))
+        for k, key, rest in self.below:
+            value = values[k]
+            if value is not None:
                 # Event data is plain dicts: a get where the path is one key below.
-                value = value.get(key) if key is not None and value.__class__ is dict else (
+                values[k] = value.get(key) if key is not None and value.__class__ is dict else (
                     _dig(value, rest))
-                search = search or value is None
-            add(value)
-        if search or None in data.values():
-            for k, (top, _, rest) in enumerate(self.watched):
+        if None in values:  # a value not set at all, or set to None by the last to set it
+            for k, top, rest in self.watched:
                 if values[k] is None and top in data:
                     values[k] = next((v for e in reversed(list(_chain(events, next_of, head)))
                                       if top in e.data
@@ -672,6 +693,16 @@ class _Reader:
             where = next((state for k, state in enumerate(states) if entered[k] <= due
                           and (k + 1 == len(states) or due < entered[k + 1])), None)
         return met, where
+
+
+def _hours(ends: Iterable[float], starts: Iterable[float]) -> list[float]:
+    """Business hours from each of ``starts`` to the ``ends``; none where an end comes
+    first (events recorded out of order, or an ``as_of`` before the visit began)."""
+    hours = list(map(truediv, map(truediv, map(sub, ends, starts), itertools.repeat(_US_PER_S)),
+                     itertools.repeat(_S_PER_H)))
+    if hours and min(hours) < 0.0:
+        hours = list(map(max, hours, itertools.repeat(0.0)))
+    return hours
 
 
 def _pence(value: Any) -> int:

@@ -48,8 +48,7 @@ class Shape:
 
     __slots__ = ("actions", "changes", "closed", "confirmed", "costs", "done",
                  "escalations", "first_contact", "handoffs", "nths", "number", "pairs",
-                 "paused", "reopens", "respond", "respond_visit", "spent", "states", "steps",
-                 "timed")
+                 "reopens", "respond", "respond_visit", "spent", "states", "steps")
 
     def __init__(self, number: int) -> None:
         #: Its place among the shapes of a read: what a case keeps of its shape, as
@@ -69,9 +68,6 @@ class Shape:
         self.respond: int | None = None  # position of the first response event
         self.respond_visit: int | None = None  # the visit that event begins, if it begins one
         self.done: int | None = None  # the first visit after the first to a resolved step
-        #: Visits to a step with an SLA: (visit, its SLA, in business days if it is).
-        self.timed: tuple[tuple[int, BusinessDuration, int | None], ...] = ()
-        self.paused = False  # whether an SLA stay may be paused (else each is its own episode)
 
 
 class Shaping:
@@ -146,10 +142,6 @@ class Shaping:
         s.confirmed = bool(flags & CONFIRM)
         s.closed = states[-1] in self.terminal
         s.done = next((j for j, st in enumerate(s.steps) if j and st.resolves), None)
-        s.timed = tuple((j, st.sla, st.sla_days) for j, st in enumerate(s.steps)
-                        if st.sla is not None)
-        s.paused = any(st.pauses and s.steps[j - 1].sla is not None
-                       for j, st in enumerate(s.steps) if j)
 
 class Stays:
     """The visits of many cases, as ``read_log`` leaves them.

@@ -1,164 +1,143 @@
-"""SLA verdicts of a case whose SLA stays may be paused.
+"""SLA episodes of a case shape, and when a paused one falls due.
 
 SLA episodes follow the engine's timers: a stay in an SLA state interrupted
 only by states that pause the SLA (awaiting the customer) is one episode,
 whose due time skips the pauses; it is met if it ends by then. A still-open
 episode is breached once the log's end is past its due time, else
-undecided. (A case whose shape never pauses an SLA stay has one episode per
-stay, which ``read_log`` judges itself.)
+undecided. A shape without such pauses has one episode per SLA stay.
 
-Instants are a case's visits by number: when each began is ``times[j]``,
-its business-day number ``numbers[j]`` (``None``: ask the clock), both
-taken once per visit by ``read_log``.
+Which visits form an episode, where its pauses are and which visit ends it
+follow from the shape's path alone, so they are worked out once per shape
+(:func:`episodes`); each case is left to compare its times with the due
+times. Instants are a case's visits by number: when each began is
+``times[j]``, its business-day number ``numbers[j]`` (``None``: ask the
+clock), both taken once per visit by ``read_log``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from csflow.analytics._shape import PLAIN_STEP, Shape, Step
+from csflow.analytics._shape import Shape, Step
+from csflow.calendars import BusinessDuration
+
+#: A pause of an episode: (the first visit of the pause, the visit after it).
+Pause = tuple[int, int]
+
+
+class Episode(NamedTuple):
+    """One SLA episode of a shape's cases, by visit number."""
+
+    members: tuple[int, ...]  # the visits whose verdict is the episode's
+    start: int  # the visit that began it: its SLA runs from then
+    step: Step  # the step it is a stay in (its SLA)
+    pauses: tuple[Pause, ...]
+    stop: int | None  # the visit whose beginning ends it; None: open at the log's end
 
 
 class _Held:
-    """An SLA episode waiting out a pause (the rare case): its verdict comes when it ends."""
+    """An episode being followed through a pause: it ends when the case leaves
+    its state for anything but a pause, or a pause leads elsewhere."""
 
-    __slots__ = ("members", "pauses", "since", "start", "state", "step")
+    __slots__ = ("members", "pauses", "since", "start", "step")
 
-    def __init__(self, state: str, step: Step, start: int, since: int) -> None:
-        self.state, self.step, self.start = state, step, start  # start: its first visit
+    def __init__(self, step: Step, start: int, since: int) -> None:
+        self.step, self.start = step, start
         self.since: int | None = since  # the visit that began the current pause; None: resumed
-        self.pauses: list[tuple[int, int]] = []  # (first visit of a pause, the visit after it)
-        self.members = [start]  # its visits
+        self.pauses: list[Pause] = []
+        self.members = [start]
+
+    def ended(self, stop: int | None, last: int | None = None) -> Episode:
+        """The episode, ended by visit ``stop``, with visit ``last`` one of its own."""
+        members = self.members if last is None else [*self.members, last]
+        return Episode(tuple(members), self.start, self.step, tuple(self.pauses), stop)
 
 
-class Episodes:
-    """Judges the SLA episodes of cases, by the calendar's closes of business and due times."""
-
-    def __init__(self, steps: Mapping[str, Step], closes: dict[int, datetime],
-                 close: Callable[[int], datetime], due_at: Callable[..., datetime],
-                 day_number: Callable[[datetime], int], end: datetime) -> None:
-        self.step, self.closes, self.close = steps.get, closes, close
-        self.due_at, self.day_number, self.end = due_at, day_number, end
-
-    def verdicts(self, s: Shape, times: Sequence[datetime], numbers: Sequence[int | None]
-                 ) -> list[bool | None]:
-        """Each visit's SLA verdict, for a case of shape ``s``."""
-        verdicts: list[bool | None] = []
-        step = self.step
-        state = held = due = None
-        for j, (t, dest, entering) in enumerate(zip(times, s.states, s.steps, strict=True)):
-            if j:  # visit k (of state) ends at t for dest
-                assert state is not None
-                k = j - 1
-                verdict = None
-                if held is None:
-                    if due is not None:  # an SLA stay ends...
-                        if entering.pauses:  # ... for a pause: the episode goes on
-                            held = _Held(state, step(state, PLAIN_STEP), k, j)
-                        else:
-                            verdict = t > due
-                elif held.since is None:  # a stay of the episode's state, after a pause
-                    if entering.pauses:
-                        held.since = j
-                        held.members.append(k)
-                    else:
-                        verdict = t > self.held_due(held, times, numbers)
-                        self.settle(verdicts, held, verdict)
-                        held = None
-                elif dest == held.state:  # the pause is over: the episode goes on
-                    held.pauses.append((held.since, j))
-                    held.since = None
-                else:
-                    # The pause ended elsewhere: the episode ended when the pause began,
-                    # and the pause itself may be an SLA stay of its own.
-                    self.settle(verdicts, held,
-                                times[held.since] > self.held_due(held, times, numbers))
-                    held = None
-                    own = step(state, PLAIN_STEP)
-                    if own.sla is not None:
-                        if entering.pauses:
-                            held = _Held(state, own, k, j)
-                        else:
-                            verdict = t > self.entry_due(own, k, times, numbers)
-                verdicts.append(verdict)
-            # Unless a new SLA stay begins, nothing is due (a resumed one is held's).
-            due = (None if held is not None or entering.sla is None
-                   else self.entry_due(entering, j, times, numbers))
-            state = dest
-        assert state is not None
-        verdicts.append(self.at_end(verdicts, held, due, state, times, numbers))
-        return verdicts
-
-    def at_end(self, verdicts: list[bool | None], held: _Held | None, due: datetime | None,
-               state: str, times: Sequence[datetime], numbers: Sequence[int | None]
-               ) -> bool | None:
-        """The verdict of the last visit, still open when the log ends (settling a held
-        episode's earlier visits)."""
-        end = self.end
+def episodes(s: Shape) -> tuple[Episode, ...]:
+    """The SLA episodes of the cases of shape ``s``, in the order they end."""
+    found: list[Episode] = []
+    steps, states = s.steps, s.states
+    held: _Held | None = None
+    timed = steps[0].sla is not None  # the visit just left began an SLA stay of its own
+    for j in range(1, len(steps)):
+        k, entering = j - 1, steps[j]
         if held is None:
-            return True if due is not None and end > due else None
-        if held.since is None:  # still in the episode's state: open
-            verdict = True if end > self.held_due(held, times, numbers) else None
-            self.settle(verdicts, held, verdict)
-            return verdict
-        self.settle(verdicts, held, times[held.since] > self.held_due(held, times, numbers))
-        own = self.step(state, PLAIN_STEP)
-        if own.sla is not None and end > self.entry_due(own, len(times) - 1, times, numbers):
-            return True
-        return None
+            if timed:  # an SLA stay ends: for a pause, the episode goes on
+                if entering.pauses:
+                    held = _Held(steps[k], k, j)
+                else:
+                    found.append(Episode((k,), k, steps[k], (), j))
+        elif held.since is None:  # a stay of the episode's state, after a pause
+            if entering.pauses:
+                held.since = j
+                held.members.append(k)
+            else:
+                found.append(held.ended(j, k))
+                held = None
+        elif states[j] == states[held.start]:  # the pause is over: the episode goes on
+            held.pauses.append((held.since, j))
+            held.since = None
+        else:
+            # The pause ended elsewhere: the episode ended when the pause began,
+            # and the pause itself may be an SLA stay of its own.
+            found.append(held.ended(held.since))
+            held = None
+            if steps[k].sla is not None:
+                if entering.pauses:
+                    held = _Held(steps[k], k, j)
+                else:
+                    found.append(Episode((k,), k, steps[k], (), j))
+        timed = held is None and entering.sla is not None
+    last = len(steps) - 1
+    if held is None:
+        if timed:
+            found.append(Episode((last,), last, steps[last], (), None))
+    elif held.since is None:  # still in the episode's state: open
+        found.append(held.ended(None, last))
+    else:
+        found.append(held.ended(held.since))
+        if steps[last].sla is not None:
+            found.append(Episode((last,), last, steps[last], (), None))
+    return tuple(found)
 
-    @staticmethod
-    def settle(verdicts: list[bool | None], held: _Held, verdict: bool | None) -> None:
-        """Give the held episode's earlier visits their verdict."""
-        for k in held.members:
-            verdicts[k] = verdict
 
-    def entry_due(self, entering: Step, j: int, times: Sequence[datetime],
-                  numbers: Sequence[int | None]) -> datetime:
-        """When the SLA of a step entered at visit ``j`` falls due, if no pause intervenes."""
-        if entering.sla_days is None:
-            assert entering.sla is not None
-            return self.due_at(times[j], entering.sla)
-        number = numbers[j]
-        if number is None:
-            number = self.day_number(times[j])
-        number += entering.sla_days
-        return self.closes.get(number) or self.close(number)
+class PausedDue:
+    """When an episode with pauses falls due, by the calendar's closes of business and due times."""
+
+    def __init__(self, closes: dict[int, datetime], close: Callable[[int], datetime],
+                 due_at: Callable[..., datetime], day_number: Callable[[datetime], int]
+                 ) -> None:
+        self.closes, self.close, self.due_at, self.day_number = closes, close, due_at, day_number
 
     def number(self, j: int, times: Sequence[datetime], numbers: Sequence[int | None]) -> int:
         number = numbers[j]
         return self.day_number(times[j]) if number is None else number
 
-    def held_due(self, held: _Held, times: Sequence[datetime], numbers: Sequence[int | None]
-                 ) -> datetime:
-        """``cal.due_at(start, sla, pauses)`` of a held episode, by day numbers and shared
-        closes of business.
+    def __call__(self, first: int, sla: BusinessDuration, amount: int | None,
+                 pauses: Sequence[Pause], times: Sequence[datetime],
+                 numbers: Sequence[int | None]) -> datetime:
+        """``cal.due_at(times[first], sla, pauses)``, by day numbers and shared closes of
+        business (``amount``: the SLA's business days, when it is in business days).
 
         Business-day SLAs advance as the calendar's: close of business on the
         n-th business day, a day later for each business day begun while
         paused. Anything else, or pauses the calendar would refuse, it does itself.
         """
-        entering, pauses = held.step, held.pauses
-        if not pauses:
-            return self.entry_due(entering, held.start, times, numbers)
-        amount = entering.sla_days
-        start = times[held.start]
-        assert entering.sla is not None
+        start = times[first]
         if amount is None or amount <= 0 or any(times[pe] < times[ps] for ps, pe in pauses):
-            return self.due_at(start, entering.sla,
-                               [(times[ps], times[pe]) for ps, pe in pauses])
+            return self.due_at(start, sla, [(times[ps], times[pe]) for ps, pe in pauses])
         stops: list[list[int]]  # clipped to the start, merged
         if len(pauses) == 1:  # the usual: one wait for the customer, after the start
             ((ps, pe),) = pauses
             if times[ps] < start:
-                ps = held.start
+                ps = first
             stops = [] if times[pe] <= times[ps] else [[ps, pe]]
         else:
             at: Any = times.__getitem__
             stops = []
-            for ps, pe in sorted(((ps if times[ps] >= start else held.start, pe)
+            for ps, pe in sorted(((ps if times[ps] >= start else first, pe)
                                   for ps, pe in pauses), key=lambda p: (at(p[0]), at(p[1]))):
                 if times[pe] <= times[ps]:
                     continue
@@ -167,7 +146,7 @@ class Episodes:
                         stops[-1][1] = pe
                 else:
                     stops.append([ps, pe])
-        target = self.number(held.start, times, numbers) + amount
+        target = self.number(first, times, numbers) + amount
         closes, close = self.closes, self.close
         for ps, pe in stops:
             due = closes.get(target) or close(target)
