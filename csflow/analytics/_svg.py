@@ -8,6 +8,7 @@ around nothing.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from html import escape
 
@@ -17,8 +18,12 @@ PALETTE = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#b
            "#7f7f7f")
 LIMIT = "#d62728"
 SIGNAL = "#ff7f0e"
-W, H = 640, 260
-L, R, T, B = 56, 16, 30, 58
+W, H = 640, 290
+#: Room below the plot for period or cause labels, slanted, and the legend under them.
+L, R, T, B = 56, 16, 30, 88
+#: Longer labels are cut (the whole label stays in the tooltip), so a slanted one
+#: cannot reach the legend.
+LABEL_CHARS = 16
 
 
 def _frame(title: str, body: str, legend: str = "") -> str:
@@ -34,17 +39,23 @@ def _empty(title: str, why: str) -> str:
                          f'{escape(why)}</text>')
 
 
-def _scale(lo: float, hi: float) -> tuple[float, float]:
+def _scale(lo: float, hi: float) -> tuple[float, float, float]:
+    """``lo``, a top a little above ``hi``, and the gridline step: 1, 2 or 5 times a
+    power of ten, about four steps, so the axis reads 0, 50, 100, 150 rather than
+    0, 32, 65, 97."""
     if hi <= lo:
         hi = lo + 1
-    return lo, hi + (hi - lo) * 0.08
+    span = (hi - lo) * 1.08
+    power = 10 ** math.floor(math.log10(span / 4))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= span / 4)
+    return lo, lo + math.ceil(span / step - 1e-9) * step, step
 
 
-def _axes(labels: Sequence[str], lo: float, hi: float, fmt: str) -> str:
+def _axes(labels: Sequence[str], lo: float, hi: float, step: float, fmt: str) -> str:
     out = [f'<line x1="{L}" y1="{H - B}" x2="{W - R}" y2="{H - B}" stroke="#333"/>',
            f'<line x1="{L}" y1="{T}" x2="{L}" y2="{H - B}" stroke="#333"/>']
-    for k in range(5):
-        v = lo + (hi - lo) * k / 4
+    for k in range(round((hi - lo) / step) + 1):
+        v = lo + step * k
         y = _y(v, lo, hi)
         out.append(f'<line x1="{L}" y1="{y:.1f}" x2="{W - R}" y2="{y:.1f}" stroke="#eee"/>'
                    f'<text x="{L - 4}" y="{y + 4:.1f}" text-anchor="end">{fmt.format(v)}</text>')
@@ -53,12 +64,22 @@ def _axes(labels: Sequence[str], lo: float, hi: float, fmt: str) -> str:
         if i % step == 0:
             x = _x(i, len(labels))
             out.append(f'<text x="{x:.1f}" y="{H - B + 14}" text-anchor="end" '
-                       f'transform="rotate(-35 {x:.1f} {H - B + 14})">{escape(label)}</text>')
+                       f'transform="rotate(-35 {x:.1f} {H - B + 14})">'
+                       f'{_short(label, LABEL_CHARS)}</text>')
     return "".join(out)
 
 
+def _short(text: str, chars: int) -> str:
+    """``text`` escaped, cut to ``chars`` characters with the whole of it as a tooltip."""
+    if len(text) <= chars:
+        return escape(text)
+    return f"<title>{escape(text)}</title>{escape(text[:chars - 1])}…"
+
+
 def _x(i: int, n: int) -> float:
-    return L + (W - L - R) * (0.5 if n == 1 else i / (n - 1))
+    # The middle of the i-th of n equal slots: a bar drawn there stays clear of the
+    # axis and of the chart's right edge.
+    return L + (W - L - R) * (i + 0.5) / n
 
 
 def _y(v: float, lo: float, hi: float) -> float:
@@ -89,15 +110,18 @@ def line_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence[
     values = [v for s in series.values() for v in s if v is not None]
     if not labels or not values:
         return _empty(title, "no data in these periods")
-    lo, hi = _scale(min(0.0, *values), max(values))
-    body = [_axes(labels, lo, hi, fmt)]
+    lo, hi, step = _scale(min(0.0, *values), max(values))
+    body = [_axes(labels, lo, hi, step, fmt)]
     legend = []
+    # One row: up to 110 px a series, less (and names cut) when there are many.
+    space = min(110.0, (W - L - R) / len(series))
     for k, (name, s) in enumerate(series.items()):
         color = PALETTE[k % len(PALETTE)]
         body.append(_polyline(s, lo, hi, color))
-        legend.append(f'<rect x="{L + 110 * k}" y="{H - 14}" width="10" height="10" '
-                      f'fill="{color}"/><text x="{L + 14 + 110 * k}" y="{H - 5}">'
-                      f'{escape(name)}</text>')
+        x = L + space * k
+        legend.append(f'<rect x="{x:.1f}" y="{H - 14}" width="10" height="10" '
+                      f'fill="{color}"/><text x="{x + 14:.1f}" y="{H - 5}">'
+                      f'{_short(name, int((space - 18) / 6))}</text>')
     return _frame(title, "".join(body), "".join(legend))
 
 
@@ -106,9 +130,9 @@ def control_chart(chart: ControlChart, fmt: str = "{:.0f}") -> str:
     if not present:
         return _empty(chart.title, "no data in these periods")
     limits = [v for v in chart.upper if v is not None]
-    lo, hi = _scale(0.0, max([*present, *limits, chart.center]))
+    lo, hi, step = _scale(0.0, max([*present, *limits, chart.center]))
     n = len(chart.values)
-    body = [_axes(chart.labels, lo, hi, fmt),
+    body = [_axes(chart.labels, lo, hi, step, fmt),
             _polyline([chart.center] * n, lo, hi, "#333", 1.2, "4 3"),
             _polyline(list(chart.upper), lo, hi, LIMIT, 1.5, "6 3"),
             _polyline(list(chart.lower), lo, hi, LIMIT, 1.5, "6 3"),
@@ -129,12 +153,12 @@ def pareto_chart(title: str, bars: Sequence[ParetoBar]) -> str:
     if not bars:
         return _empty(title, "no causes recorded")
     top = max(b.count for b in bars)
-    lo, hi = _scale(0.0, float(top))
+    lo, hi, step = _scale(0.0, float(top))
     n = len(bars)
     width = (W - L - R) / n * 0.7
-    body = [_axes([b.cause for b in bars], lo, hi, "{:.0f}")]
+    body = [_axes([b.cause for b in bars], lo, hi, step, "{:.0f}")]
     for i, b in enumerate(bars):
-        x = _x(i, n) - width / 2 if n > 1 else L + (W - L - R - width) / 2
+        x = _x(i, n) - width / 2
         y = _y(b.count, lo, hi)
         color = PALETTE[0] if b.vital else "#aec7e8"
         body.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" '
